@@ -1,0 +1,1 @@
+"""Device side: everything a poolside Pi runs. Imports no TensorFlow, Keras or scikit-learn."""

@@ -1,0 +1,167 @@
+"""The daemon's one configuration schema: a TOML file read into frozen dataclasses.
+
+Validated once, at start: an unknown key, a wrong type or a bad value is a `ConfigError` naming
+the key path (`mqtt.tls.ca_file: ...`), so a typo never silently falls back to a default.
+`examples/reid-edge.toml` documents every key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from edge.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class DeviceConfig:
+    name: str = "poolside-pi"  # MQTT topic level: PREFIX/NAME/...
+    camera: str = "cam0"  # carried in every event
+    state_dir: str = "/var/lib/reid-edge"  # the event spool lives here
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    kind: Literal["video", "camera", "images", "picamera2"] = "video"
+    uri: str = ""  # file path, camera index ("0"), rtsp:// or http:// URL, or image folder
+    loop: bool = False  # restart a video file at its end (soak tests, demos)
+    fps: float = 0.0  # throttle to this rate; 0 = as fast as frames come
+    width: int = 1280  # requested capture size for cameras
+    height: int = 720
+    retry_initial_s: float = 1.0  # back-off after a camera drops, doubling...
+    retry_max_s: float = 30.0  # ...up to this
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    kind: Literal["water", "tflite"] = "water"
+    lanes: int = 8  # lanes across the frame height; 0 = no lane-aware splitting
+    min_area_frac: float = 0.002  # blobs smaller than this fraction of the frame are splashes
+    max_area_frac: float = 0.08  # blobs larger than this are reflections or the deck
+    model: str = ""  # kind = "tflite": an SSD-style detector (boxes, classes, scores, count)
+    min_score: float = 0.5  # kind = "tflite": detections below this are ignored
+
+
+@dataclass(frozen=True)
+class BundleConfig:
+    path: str = "/etc/reid-edge/bundle"  # a bundle directory or .tar.gz
+    threads: int = 1  # interpreter threads
+    unknown_threshold: float | None = None  # override the bundle's calibrated threshold
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    max_missed: int = 10  # frames a track may go unseen before it ends
+    min_iou: float = 0.1  # below this a box does not continue a track
+    vote_window: int = 15  # predictions a track's identity is voted over
+    settle_votes: int = 5  # predictions needed before a track's identity is announced
+
+
+@dataclass(frozen=True)
+class TlsConfig:
+    enabled: bool = False
+    ca_file: str = ""  # CA bundle that signed the broker's certificate
+    cert_file: str = ""  # optional client certificate...
+    key_file: str = ""  # ...and its key
+
+
+@dataclass(frozen=True)
+class MqttConfig:
+    host: str = "localhost"
+    port: int = 1883
+    prefix: str = "reid"  # topics: PREFIX/DEVICE/{status,events,stats}
+    client_id: str = ""  # empty: derived from the device name
+    keepalive_s: int = 30
+    username: str = ""
+    # The password never sits in this file: it is read from $CREDENTIALS_DIRECTORY/<credential>
+    # (systemd LoadCredential) or else from the environment variable named here.
+    password_credential: str = "mqtt-password"
+    password_env: str = "REID_MQTT_PASSWORD"
+    stats_interval_s: float = 10.0
+    reconnect_min_s: float = 1.0
+    reconnect_max_s: float = 60.0
+    tls: TlsConfig = field(default_factory=TlsConfig)
+
+
+@dataclass(frozen=True)
+class SpoolConfig:
+    max_events: int = 100_000  # bound on events waiting for the broker
+    on_full: Literal["drop_oldest", "drop_newest"] = "drop_oldest"
+
+
+@dataclass(frozen=True)
+class Config:
+    device: DeviceConfig = field(default_factory=DeviceConfig)
+    source: SourceConfig = field(default_factory=SourceConfig)
+    detector: DetectorConfig = field(default_factory=DetectorConfig)
+    bundle: BundleConfig = field(default_factory=BundleConfig)
+    tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    mqtt: MqttConfig = field(default_factory=MqttConfig)
+    spool: SpoolConfig = field(default_factory=SpoolConfig)
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a TOML config file."""
+    path = Path(path)
+    try:
+        with path.open("rb") as handle:
+            raw = tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read: {error.strerror}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    return parse_config(raw)
+
+
+def parse_config(raw: dict[str, Any]) -> Config:
+    """Build a `Config` from already-parsed TOML, checking every key and value."""
+    return _build(Config, raw, "")
+
+
+def _build(cls: type, raw: Any, where: str) -> Any:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where or 'config'}: expected a table, got {_kind(raw)}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(raw) - names)
+    if unknown:
+        path = f"{where}.{unknown[0]}" if where else unknown[0]
+        raise ConfigError(f"{path}: unknown key (valid keys: {', '.join(sorted(names))})")
+    values = {
+        name: _value(hints[name], value, f"{where}.{name}" if where else name)
+        for name, value in raw.items()
+    }
+    return cls(**values)
+
+
+def _value(hint: Any, value: Any, where: str) -> Any:
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, where)
+    origin = typing.get_origin(hint)
+    if origin is Literal:
+        choices = typing.get_args(hint)
+        if value not in choices:
+            valid = ", ".join(repr(c) for c in choices)
+            raise ConfigError(f"{where}: {value!r} is not one of {valid}")
+        return value
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(hint) if a is not type(None)]
+        return _value(options[0], value, where)
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if (hint in (int, float) and isinstance(value, bool)) or not isinstance(value, hint):
+        raise ConfigError(f"{where}: expected {hint.__name__}, got {_kind(value)} {value!r}")
+    if hint in (int, float) and value < 0:
+        raise ConfigError(f"{where}: must not be negative, got {value!r}")
+    return value
+
+
+def _kind(value: Any) -> str:
+    return {dict: "a table", list: "an array"}.get(type(value), type(value).__name__)
