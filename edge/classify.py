@@ -1,0 +1,211 @@
+"""Swimmer ids from embeddings on the device: libsvm's one-vs-one SVM in numpy, plus open set.
+
+The host fits a scikit-learn `SVC` and exports it as plain arrays (`train/svm.py`); the Pi has
+no scikit-learn, so this module redoes libsvm's arithmetic: for every pair of classes (i, j),
+i < j, `dec = Σ coef·K(x, sv) + intercept`, a vote for i when dec > 0, otherwise for j, and the
+class with most votes wins, ties going to the lowest class index (libsvm's `predict`).
+`decision_function` returns what `SVC.decision_function` returns (ovr by default, or ovo).
+Tests check both against scikit-learn.
+
+Open set: the SVM always names someone (`candidate`). Its `score` is the cosine similarity
+(-1..1, higher = surer) between the crop's embedding and the candidate's enrolled gallery
+embeddings, the mean of the `SCORE_NEIGHBOURS` most similar ones; below `unknown_threshold`
+the answer is "unknown" (`swimmer_id` None). `train/openset.py` calibrates the threshold on
+the same score and explains why this score was chosen.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from edge.errors import BundleError
+from edge.types import Prediction
+
+log = logging.getLogger(__name__)
+
+# The arrays of classifier.npz (train/svm.py writes the same names; a test checks they agree).
+CLASSIFIER_KEYS = (
+    "classes",
+    "kernel",
+    "gamma",
+    "support_vectors",
+    "dual_coef",
+    "intercept",
+    "n_support",
+    "gallery",
+    "gallery_labels",
+)
+KERNELS = ("linear", "rbf")
+SCORE_NEIGHBOURS = 5  # the same k as train.openset.SCORE_NEIGHBOURS (a test checks it)
+
+
+def l2_normalize(embeddings: np.ndarray) -> np.ndarray:
+    """Unit rows as float32, the precision the host fitted on; zero rows stay zero."""
+    x = np.asarray(embeddings, dtype=np.float32)
+    if x.ndim == 1:
+        x = x[None, :]
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), np.float32(1e-12))
+
+
+@dataclass(frozen=True, eq=False)
+class Classifier:
+    """An exported SVC and its gallery; see the module docstring for the arithmetic."""
+
+    classes: tuple[str, ...]
+    kernel: str
+    gamma: float
+    support_vectors: np.ndarray = field(repr=False)  # (n_sv, d) float64
+    dual_coef: np.ndarray = field(repr=False)  # (n_classes - 1, n_sv), libsvm's signs
+    intercept: np.ndarray = field(repr=False)  # (n_pairs,), libsvm's signs (= -rho)
+    n_support: np.ndarray = field(repr=False)  # (n_classes,)
+    gallery: np.ndarray = field(repr=False)  # (n, d) float32, unit rows
+    gallery_labels: np.ndarray = field(repr=False)  # (n,) str
+    unknown_threshold: float = 0.0
+
+    @classmethod
+    def load(cls, npz_path: str | Path, unknown_threshold: float) -> Classifier:
+        """Read classifier.npz (no pickles); BundleError names the file and what is wrong."""
+        try:
+            with np.load(npz_path, allow_pickle=False) as data:
+                arrays = {key: data[key] for key in data.files}
+        except (OSError, ValueError) as error:
+            raise BundleError(f"{npz_path}: not a readable classifier ({error})") from error
+        missing = [key for key in CLASSIFIER_KEYS if key not in arrays]
+        if missing:
+            raise BundleError(f"{npz_path}: classifier lacks {', '.join(missing)}")
+        return cls.from_arrays(arrays, unknown_threshold, source=str(npz_path))
+
+    @classmethod
+    def from_arrays(
+        cls, arrays: dict[str, np.ndarray], unknown_threshold: float, source: str = "classifier"
+    ) -> Classifier:
+        """Build from the classifier.npz arrays, checking that their shapes fit together."""
+        classes = tuple(str(c) for c in np.asarray(arrays["classes"]).ravel())
+        problem = _shape_problem(arrays, len(classes))
+        if problem:
+            raise BundleError(f"{source}: {problem}")
+        return cls(
+            classes=classes,
+            kernel=str(arrays["kernel"]),
+            gamma=float(arrays["gamma"]),
+            support_vectors=np.asarray(arrays["support_vectors"], dtype=np.float64),
+            dual_coef=np.asarray(arrays["dual_coef"], dtype=np.float64),
+            intercept=np.asarray(arrays["intercept"], dtype=np.float64).ravel(),
+            n_support=np.asarray(arrays["n_support"], dtype=np.int64).ravel(),
+            gallery=l2_normalize(arrays["gallery"]),
+            gallery_labels=np.asarray([str(v) for v in np.asarray(arrays["gallery_labels"])]),
+            unknown_threshold=float(unknown_threshold),
+        )
+
+    def _kernel(self, x: np.ndarray) -> np.ndarray:
+        """K(x, sv) in float64, (n, n_sv)."""
+        dots = x @ self.support_vectors.T
+        if self.kernel == "linear":
+            return dots
+        sq = (x * x).sum(axis=1)[:, None] + (self.support_vectors**2).sum(axis=1)[None, :]
+        return np.exp(-self.gamma * np.maximum(sq - 2.0 * dots, 0.0))
+
+    def ovo_decision(self, embeddings: np.ndarray) -> np.ndarray:
+        """libsvm's pairwise decision values (n, n_pairs), pairs (0,1), (0,2), ..., (1,2), ..."""
+        x = l2_normalize(embeddings).astype(np.float64)
+        k = self._kernel(x)
+        starts = np.concatenate([[0], np.cumsum(self.n_support)])
+        n = len(self.classes)
+        columns = []
+        for i in range(n):
+            si = slice(starts[i], starts[i + 1])
+            for j in range(i + 1, n):
+                sj = slice(starts[j], starts[j + 1])
+                dec = k[:, si] @ self.dual_coef[j - 1, si] + k[:, sj] @ self.dual_coef[i, sj]
+                columns.append(dec)
+        return np.stack(columns, axis=1) + self.intercept[None, :]
+
+    def decision_function(self, embeddings: np.ndarray, shape: str = "ovr") -> np.ndarray:
+        """`SVC.decision_function`: (n,) for two classes (> 0 favours classes[1]), else ovr
+        (n, n_classes) votes plus scaled confidences, or the (n, n_pairs) ovo values."""
+        dec = self.ovo_decision(embeddings)
+        if len(self.classes) == 2:
+            return -dec[:, 0]
+        if shape == "ovo":
+            return dec
+        return _ovr_from_ovo(dec, len(self.classes))
+
+    def predict_ids(self, embeddings: np.ndarray) -> list[str]:
+        """The SVM's answer (closed set), equal to `SVC.predict`: ovo votes, ties to lowest."""
+        votes = _votes(self.ovo_decision(embeddings), len(self.classes))
+        return [self.classes[i] for i in np.argmax(votes, axis=1)]
+
+    def scores(self, embeddings: np.ndarray, candidates: list[str]) -> np.ndarray:
+        """Per row: mean cosine of its `SCORE_NEIGHBOURS` nearest gallery rows of its candidate."""
+        x = l2_normalize(embeddings)
+        out = np.full(len(x), -1.0, dtype=np.float64)
+        wanted = np.asarray(candidates)
+        for identity in set(candidates):
+            rows, members = wanted == identity, self.gallery[self.gallery_labels == identity]
+            if len(members):
+                sims = x[rows] @ members.T
+                k = min(SCORE_NEIGHBOURS, sims.shape[1])
+                out[rows] = (-np.partition(-sims, k - 1, axis=1)[:, :k]).mean(axis=1)
+        return out
+
+    def predict(self, embeddings: np.ndarray) -> list[Prediction]:
+        """Open-set answers: the candidate, or None when its score is below the threshold."""
+        if len(embeddings) == 0:
+            return []
+        candidates = self.predict_ids(embeddings)
+        scores = self.scores(embeddings, candidates)
+        return [
+            Prediction(c if s >= self.unknown_threshold else None, c, float(s))
+            for c, s in zip(candidates, scores, strict=True)
+        ]
+
+
+def _shape_problem(arrays: dict[str, np.ndarray], n: int) -> str | None:
+    """What makes the arrays unusable together, or None; a tampered npz must not crash later."""
+    kernel, n_sv = str(arrays["kernel"]), len(arrays["support_vectors"])
+    n_support = np.asarray(arrays["n_support"]).ravel()
+    if kernel not in KERNELS:
+        return f"kernel {kernel!r} is not one of {', '.join(KERNELS)}"
+    if n < 2:
+        return "fewer than two classes"
+    if len(n_support) != n or int(n_support.sum()) != n_sv:
+        return "n_support does not match classes and support_vectors"
+    if np.shape(arrays["dual_coef"]) != (n - 1, n_sv):
+        return "dual_coef has the wrong shape"
+    if np.shape(arrays["intercept"]) != (n * (n - 1) // 2,):
+        return "intercept has the wrong shape"
+    if len(arrays["gallery"]) != len(arrays["gallery_labels"]):
+        return "gallery and gallery_labels differ in length"
+    return None
+
+
+def _votes(dec: np.ndarray, n_classes: int) -> np.ndarray:
+    """libsvm's vote count per class; `argmax` then breaks ties to the lowest index as it does."""
+    votes = np.zeros((len(dec), n_classes), dtype=np.int64)
+    k = 0
+    for i in range(n_classes):
+        for j in range(i + 1, n_classes):
+            wins_i = dec[:, k] > 0
+            votes[:, i] += wins_i
+            votes[:, j] += ~wins_i
+            k += 1
+    return votes
+
+
+def _ovr_from_ovo(dec: np.ndarray, n_classes: int) -> np.ndarray:
+    """scikit-learn's `_ovr_decision_function(dec < 0, -dec, n_classes)`, written out."""
+    votes = np.zeros((len(dec), n_classes))
+    confidence = np.zeros((len(dec), n_classes))
+    k = 0
+    for i in range(n_classes):
+        for j in range(i + 1, n_classes):
+            confidence[:, i] += dec[:, k]
+            confidence[:, j] -= dec[:, k]
+            votes[:, i] += dec[:, k] >= 0
+            votes[:, j] += dec[:, k] < 0
+            k += 1
+    return votes + confidence / (3 * (np.abs(confidence) + 1))
