@@ -35,6 +35,8 @@ class SourceConfig:
     height: int = 720
     retry_initial_s: float = 1.0  # back-off after a camera drops, doubling...
     retry_max_s: float = 30.0  # ...up to this
+    # Added by the vision engineer: failed (re)opens in a row before SourceError; 0 = forever.
+    max_retries: int = 10
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,16 @@ class DetectorConfig:
     max_area_frac: float = 0.08  # blobs larger than this are reflections or the deck
     model: str = ""  # kind = "tflite": an SSD-style detector (boxes, classes, scores, count)
     min_score: float = 0.5  # kind = "tflite": detections below this are ignored
+    # Added by the vision engineer. kind = "water": what counts as water, in OpenCV HSV units
+    # (hue 0-179; blue/cyan pool water is about 85-135).
+    water_hue_min: int = 85
+    water_hue_max: int = 135
+    water_min_saturation: int = 40  # greyer than this is not water (deck, white caps, splashes)
+    # kind = "tflite": the class id kept (0 = "person" in COCO SSD models and a one-class
+    # swimmer model) and how pixels map to a float input: (pixel - mean) / std.
+    model_class: int = 0
+    input_mean: float = 127.5
+    input_std: float = 127.5
 
 
 @dataclass(frozen=True)
