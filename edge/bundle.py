@@ -1,0 +1,193 @@
+"""Loading and verifying the bundle, the one artifact that travels from the host to the Pi.
+
+A bundle is a directory (or a .tar.gz of one) with manifest.json, the int8 and float32 models and
+the classifier arrays. Nothing in it is trusted until the schema version, every file's SHA-256
+and the model's input shape agree with the manifest; each refusal is a `BundleError` that names
+the file and the reason, because the person reading it is installing a Pi, not debugging code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import tarfile
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from edge.errors import BundleError, ReidError
+from edge.runtime import make_interpreter
+
+SCHEMA_VERSION = 1
+MANIFEST = "manifest.json"
+_REQUIRED = ("schema", "input", "embedding_size", "identities", "unknown_threshold", "model")
+_REQUIRED += ("float_model", "classifier", "files")
+_HASH_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A verified bundle: where it lies and what its manifest says."""
+
+    root: Path
+    schema: int
+    created: str
+    source_run: str
+    input_height: int
+    input_width: int
+    input_channels: int
+    channel_order: str
+    normalization: str
+    embedding_size: int
+    identities: dict[str, str]
+    unknown_threshold: float
+    model_path: Path
+    float_model_path: Path
+    classifier_path: Path
+    files: dict[str, str]
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file, read in chunks (bundles are small, Pis are too)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def load_bundle(path: str | Path) -> Bundle:
+    """The verified bundle at `path` (a directory or a .tar.gz), or a `BundleError`."""
+    path = Path(path)
+    if not path.exists():
+        raise BundleError(f"{path}: bundle not found")
+    root = _unpack(path) if path.is_file() else path
+    manifest = _read_manifest(root)
+    _verify_files(root, manifest["files"])
+    bundle = _build(root, manifest)
+    _verify_model_input(bundle)
+    return bundle
+
+
+def _unpack(archive: Path) -> Path:
+    """Extract a .tar.gz into a private temp dir; the manifest may sit at its top or one down."""
+    target = Path(tempfile.mkdtemp(prefix="reid-bundle-"))
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            tar.extractall(target, filter="data")
+    except (tarfile.TarError, OSError, EOFError) as error:
+        raise BundleError(f"{archive}: not a readable .tar.gz bundle ({error})") from error
+    if (target / MANIFEST).is_file():
+        return target
+    tops = [p for p in target.iterdir() if p.is_dir()]
+    if len(tops) == 1 and (tops[0] / MANIFEST).is_file():
+        return tops[0]
+    raise BundleError(f"{archive}: archive holds no {MANIFEST}")
+
+
+def _read_manifest(root: Path) -> dict[str, Any]:
+    path = root / MANIFEST
+    if not path.is_file():
+        raise BundleError(f"{path}: manifest not found ({root} is not a bundle)")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise BundleError(f"{path}: not valid JSON ({error})") from error
+    if not isinstance(manifest, dict):
+        raise BundleError(f"{path}: manifest must be a JSON object")
+    if manifest.get("schema") != SCHEMA_VERSION:
+        raise BundleError(
+            f"{path}: schema {manifest.get('schema')!r} is not supported "
+            f"(this code reads schema {SCHEMA_VERSION})"
+        )
+    missing = [key for key in _REQUIRED if key not in manifest]
+    if missing:
+        raise BundleError(f"{path}: missing key {missing[0]!r}")
+    return manifest
+
+
+def _verify_files(root: Path, files: dict[str, str]) -> None:
+    if not isinstance(files, dict) or not files:
+        raise BundleError(f"{root / MANIFEST}: 'files' must map file names to SHA-256 hashes")
+    for name, expected in files.items():
+        path = root / name
+        if Path(name).is_absolute() or ".." in Path(name).parts:
+            raise BundleError(f"{root / MANIFEST}: file name {name!r} leaves the bundle")
+        if not path.is_file():
+            raise BundleError(f"{path}: listed in the manifest but missing")
+        if sha256_file(path) != expected:
+            raise BundleError(f"{path}: SHA-256 does not match the manifest (tampered or corrupt)")
+
+
+def _build(root: Path, manifest: dict[str, Any]) -> Bundle:
+    where = root / MANIFEST
+    for key in ("model", "float_model", "classifier"):
+        if manifest[key] not in manifest["files"]:
+            raise BundleError(f"{where}: {key} {manifest[key]!r} is not listed in 'files'")
+    spec = manifest["input"]
+    try:
+        return Bundle(
+            root=root,
+            schema=manifest["schema"],
+            created=str(manifest.get("created", "")),
+            source_run=str(manifest.get("source_run", "")),
+            input_height=int(spec["height"]),
+            input_width=int(spec["width"]),
+            input_channels=int(spec.get("channels", 3)),
+            channel_order=str(spec.get("channel_order", "RGB")),
+            normalization=str(spec.get("normalization", "raw uint8 0-255")),
+            embedding_size=int(manifest["embedding_size"]),
+            identities={str(k): str(v) for k, v in dict(manifest["identities"]).items()},
+            unknown_threshold=float(manifest["unknown_threshold"]),
+            model_path=root / manifest["model"],
+            float_model_path=root / manifest["float_model"],
+            classifier_path=root / manifest["classifier"],
+            files=dict(manifest["files"]),
+            metrics=dict(manifest.get("metrics") or {}),
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        raise BundleError(f"{where}: malformed field ({error})") from error
+
+
+def _verify_model_input(bundle: Bundle) -> None:
+    """Both models must take the manifest's H×W×C input and give embedding_size outputs."""
+    expected = (bundle.input_height, bundle.input_width, bundle.input_channels)
+    for model in (bundle.model_path, bundle.float_model_path):
+        try:
+            interpreter = make_interpreter(model)
+        except ReidError as error:
+            raise BundleError(str(error)) from error
+        shape = tuple(int(d) for d in interpreter.get_input_details()[0]["shape"][1:])
+        if shape != expected:
+            raise BundleError(f"{model}: model input {shape} does not match manifest {expected}")
+        out = tuple(int(d) for d in interpreter.get_output_details()[0]["shape"][1:])
+        if out != (bundle.embedding_size,):
+            raise BundleError(
+                f"{model}: model output {out} does not match embedding_size {bundle.embedding_size}"
+            )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m edge.bundle verify PATH`: one line, exit 0 when the bundle is sound, else 1."""
+    parser = argparse.ArgumentParser(prog="python -m edge.bundle")
+    parser.add_argument("action", choices=["verify"])
+    parser.add_argument("path")
+    args = parser.parse_args(argv)
+    try:
+        bundle = load_bundle(args.path)
+    except ReidError as error:
+        sys.stderr.write(f"bundle invalid: {error}\n")
+        return 1
+    sys.stdout.write(
+        f"bundle ok: {args.path} ({len(bundle.identities)} identities, "
+        f"input {bundle.input_height}x{bundle.input_width}, schema {bundle.schema})\n"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

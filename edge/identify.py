@@ -1,0 +1,96 @@
+"""Who is in these crops? The bundle's embedder and classifier behind one call.
+
+`Identifier` is what both `reid-identify` and the daemon use, so a crop identified from the
+command line gets exactly the answer the camera pipeline would give it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+import numpy as np
+
+from edge.bundle import Bundle, load_bundle
+from edge.classify import Classifier
+from edge.cli import run_main, setup_logging
+from edge.embed import Embedder
+from edge.errors import ImageError
+from edge.preprocess import read_rgb
+from edge.types import Prediction
+
+log = logging.getLogger(__name__)
+
+
+class Identifier:
+    """Embeds crops with the int8 model and classifies the embeddings (None = unknown swimmer)."""
+
+    def __init__(self, embedder: Embedder, classifier: Classifier) -> None:
+        self.embedder = embedder
+        self.classifier = classifier
+
+    @classmethod
+    def from_bundle(
+        cls, bundle: Bundle, threads: int = 1, unknown_threshold: float | None = None
+    ) -> Identifier:
+        """`unknown_threshold` overrides the bundle's calibrated one (the daemon config may)."""
+        embedder = Embedder(bundle.model_path, bundle.input_height, bundle.input_width, threads)
+        threshold = bundle.unknown_threshold if unknown_threshold is None else unknown_threshold
+        return cls(embedder, Classifier.load(bundle.classifier_path, threshold))
+
+    def identify(self, crops: list[np.ndarray]) -> list[Prediction]:
+        """One prediction per RGB uint8 crop (any size), in order."""
+        if not crops:
+            return []
+        return list(self.classifier.predict(self.embedder.embed(crops)))
+
+
+def _format(path: str, prediction: Prediction | None, error: str | None, as_json: bool) -> str:
+    if as_json:
+        if error is not None:
+            return json.dumps({"path": path, "error": error})
+        assert prediction is not None
+        score = round(float(prediction.score), 4)
+        return json.dumps({"path": path, "swimmer_id": prediction.swimmer_id, "score": score})
+    if error is not None:
+        return f"{path}\terror: {error}"
+    assert prediction is not None
+    who = prediction.swimmer_id if prediction.swimmer_id is not None else "unknown"
+    return f"{path}\t{who}\t{prediction.score:.4f}"
+
+
+def _identify_paths(args: argparse.Namespace) -> int:
+    identifier = Identifier.from_bundle(load_bundle(args.bundle), threads=args.threads)
+    crops: dict[str, np.ndarray] = {}
+    errors: dict[str, str] = {}
+    for path in args.paths:
+        try:
+            crops[path] = read_rgb(path)
+        except ImageError as error:
+            errors[path] = str(error)
+    answers = dict(zip(crops, identifier.identify(list(crops.values())), strict=True))
+    for path in args.paths:
+        line = _format(path, answers.get(path), errors.get(path), args.json)
+        sys.stdout.write(line + "\n")
+    if errors:
+        sys.stderr.write(f"reid-identify: {len(errors)} of {len(args.paths)} images failed\n")
+    return 1 if errors else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`reid-identify BUNDLE PATH... [--json]`: one line per image; exit 1 if any image failed."""
+    parser = argparse.ArgumentParser(prog="reid-identify", description=__doc__)
+    parser.add_argument("bundle", help="bundle directory or .tar.gz")
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="crop images")
+    parser.add_argument("--json", action="store_true", help="JSON lines instead of text")
+    parser.add_argument("--threads", type=int, default=1, help="interpreter threads")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    args = parser.parse_args(argv)
+    setup_logging(args.verbose)
+    return run_main(lambda: _identify_paths(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
