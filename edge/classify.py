@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from edge.errors import BundleError
+from edge.preprocess import l2_normalize
 from edge.types import Prediction
 
 log = logging.getLogger(__name__)
@@ -43,12 +44,10 @@ KERNELS = ("linear", "rbf")
 SCORE_NEIGHBOURS = 5  # the same k as train.openset.SCORE_NEIGHBOURS (a test checks it)
 
 
-def l2_normalize(embeddings: np.ndarray) -> np.ndarray:
-    """Unit rows as float32, the precision the host fitted on; zero rows stay zero."""
+def _unit_rows(embeddings: np.ndarray) -> np.ndarray:
+    """Unit rows computed in float32, the precision the host fitted on (train.svm)."""
     x = np.asarray(embeddings, dtype=np.float32)
-    if x.ndim == 1:
-        x = x[None, :]
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), np.float32(1e-12))
+    return l2_normalize(x[None, :] if x.ndim == 1 else x)
 
 
 @dataclass(frozen=True, eq=False)
@@ -96,7 +95,7 @@ class Classifier:
             dual_coef=np.asarray(arrays["dual_coef"], dtype=np.float64),
             intercept=np.asarray(arrays["intercept"], dtype=np.float64).ravel(),
             n_support=np.asarray(arrays["n_support"], dtype=np.int64).ravel(),
-            gallery=l2_normalize(arrays["gallery"]),
+            gallery=_unit_rows(arrays["gallery"]),
             gallery_labels=np.asarray([str(v) for v in np.asarray(arrays["gallery_labels"])]),
             unknown_threshold=float(unknown_threshold),
         )
@@ -111,7 +110,7 @@ class Classifier:
 
     def ovo_decision(self, embeddings: np.ndarray) -> np.ndarray:
         """libsvm's pairwise decision values (n, n_pairs), pairs (0,1), (0,2), ..., (1,2), ..."""
-        x = l2_normalize(embeddings).astype(np.float64)
+        x = _unit_rows(embeddings).astype(np.float64)
         k = self._kernel(x)
         starts = np.concatenate([[0], np.cumsum(self.n_support)])
         n = len(self.classes)
@@ -141,7 +140,7 @@ class Classifier:
 
     def scores(self, embeddings: np.ndarray, candidates: list[str]) -> np.ndarray:
         """Per row: mean cosine of its `SCORE_NEIGHBOURS` nearest gallery rows of its candidate."""
-        x = l2_normalize(embeddings)
+        x = _unit_rows(embeddings)
         out = np.full(len(x), -1.0, dtype=np.float64)
         wanted = np.asarray(candidates)
         for identity in set(candidates):
