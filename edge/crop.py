@@ -1,0 +1,61 @@
+"""Cutting the embedding model's input out of a frame: one portrait crop per detection.
+
+The model was trained on crops like 180x280 with the swimmer centred and some water around
+them. A detector's box is tight, so each box is grown by `MARGIN` and then widened or
+heightened (never shrunk) to the model's width/height aspect; the embedder's resize then does
+not squash the swimmer. Near a frame edge the window is slid inwards rather than cut, keeping
+the aspect; only a window larger than the frame is clipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+
+from edge.types import Box, Crop, Detection, Frame
+
+MARGIN = 0.15  # grow each side of a box by this fraction of its size before fixing the aspect
+
+
+def crop_window(box: Box, aspect: float, width: int, height: int) -> Box:
+    """The frame region cut for `box`: margin, `aspect` (= width / height), kept in frame."""
+    cx, cy = box.center
+    w = box.w * (1 + 2 * MARGIN)
+    h = box.h * (1 + 2 * MARGIN)
+    if w / h < aspect:
+        w = h * aspect
+    else:
+        h = w / aspect
+    x0 = _slide(cx - w / 2, w, width)
+    y0 = _slide(cy - h / 2, h, height)
+    window = Box(round(x0), round(y0), round(w), round(h))
+    return window.clip(width, height)
+
+
+def _slide(start: float, size: float, limit: int) -> float:
+    """Move [start, start + size) inside [0, limit) when it fits; else leave it to clipping."""
+    if size >= limit:
+        return (limit - size) / 2
+    return min(max(start, 0.0), limit - size)
+
+
+def cut_crops(frame: Frame, detections: Sequence[Detection], aspect: float) -> list[Crop]:
+    """RGB crops for the detections with a non-empty box.
+
+    `Crop.box` is the detection's own box (not the grown window), so the caller can tell which
+    detections were cropped: a zero-area or fully out-of-frame box gives no crop.
+    """
+    if aspect <= 0:
+        raise ValueError(f"aspect must be > 0, got {aspect}")
+    height, width = frame.image.shape[:2]
+    crops = []
+    for detection in detections:
+        box = detection.box
+        if box.area == 0 or box.clip(width, height).area == 0:
+            continue
+        window = crop_window(box, aspect, width, height)
+        patch = frame.image[window.y : window.y + window.h, window.x : window.x + window.w]
+        image = cv2.cvtColor(patch, cv2.COLOR_BGR2RGB)
+        crops.append(Crop(frame_index=frame.index, box=box, image=image))
+    return crops

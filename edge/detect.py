@@ -1,0 +1,222 @@
+"""Finding swimmers in a top-view pool frame: by water colour (no model), or with a TFLite SSD.
+
+The default `WaterDetector` needs no model, so a new pool works on day one: from above, the
+water is the one big blue/cyan surface and a swimmer is whatever is not water. Lanes are
+vertical columns of equal width; clearing a thin band at every lane boundary both erases the
+lane ropes and splits two swimmers who touch across a rope. Everything runs on a frame scaled
+down to `PROCESS_WIDTH` pixels, which is what keeps detection to a few ms on one Pi core.
+
+`SsdDetector` runs a user-supplied TFLite detection model with the standard SSD outputs
+(boxes [1,N,4] as ymin,xmin,ymax,xmax in 0..1, classes [1,N], scores [1,N], count [1]).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import cv2
+import numpy as np
+
+from edge.config import DetectorConfig
+from edge.errors import ConfigError, ModelError
+from edge.runtime import make_interpreter
+from edge.types import Box, Detection
+
+log = logging.getLogger(__name__)
+
+PROCESS_WIDTH = 320  # frames are segmented at this width: 16x fewer pixels than 1280x720
+NOMINAL_LANES = 8  # sizes the morphology when lane-aware splitting is off (lanes = 0)
+ROPE_HALF_FRAC = 0.05  # band cleared each side of a lane boundary, as a fraction of lane width
+OPEN_FRAC = 0.12  # opening kernel as a fraction of lane width: thinner things are ropes/lines
+CLOSE_SIZE = 5  # closing kernel (processing pixels): fills a swimmer's water-coloured holes
+WATER_MIN_VALUE = 40  # darker than this is not water (hair, dark suits, shadows)
+
+
+class Detector(Protocol):
+    """Swimmer boxes in one BGR frame, in frame pixels."""
+
+    def detect(self, bgr: np.ndarray) -> list[Detection]: ...
+
+
+class WaterDetector:
+    """Swimmers as the non-water blobs of a top-view pool, split at lane boundaries."""
+
+    def __init__(self, cfg: DetectorConfig) -> None:
+        if cfg.water_hue_min > cfg.water_hue_max or cfg.water_hue_max > 179:
+            raise ConfigError(
+                f"detector.water_hue_min/max: need 0 <= min <= max <= 179, "
+                f"got {cfg.water_hue_min}..{cfg.water_hue_max}"
+            )
+        if cfg.min_area_frac >= cfg.max_area_frac:
+            raise ConfigError("detector.min_area_frac must be smaller than max_area_frac")
+        self.cfg = cfg
+        self._low = np.array([cfg.water_hue_min, cfg.water_min_saturation, WATER_MIN_VALUE])
+        self._high = np.array([cfg.water_hue_max, 255, 255])
+        self._close = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (CLOSE_SIZE, CLOSE_SIZE))
+
+    def detect(self, bgr: np.ndarray) -> list[Detection]:
+        height, width = bgr.shape[:2]
+        small = _downscale(bgr)
+        mask = self.foreground(small)
+        count, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        sx, sy = width / small.shape[1], height / small.shape[0]
+        total = small.shape[0] * small.shape[1]
+        detections = []
+        for x, y, w, h, area in stats[1:count]:
+            if not self.cfg.min_area_frac <= area / total <= self.cfg.max_area_frac:
+                continue
+            box = Box(round(x * sx), round(y * sy), round(w * sx), round(h * sy))
+            detections.append(Detection(box.clip(width, height), 1.0))
+        return detections
+
+    def foreground(self, small: np.ndarray) -> np.ndarray:
+        """The not-water mask (uint8 0/255) of a downscaled frame, ropes cut away."""
+        hsv = cv2.cvtColor(small, cv2.COLOR_BGR2HSV)
+        mask = cv2.bitwise_not(cv2.inRange(hsv, self._low, self._high))
+        mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, self._close)
+        width = small.shape[1]
+        if self.cfg.lanes:
+            lane = width / self.cfg.lanes
+            half = max(1, round(ROPE_HALF_FRAC * lane))
+            for k in range(self.cfg.lanes + 1):
+                edge = round(k * lane)
+                mask[:, max(0, edge - half) : edge + half] = 0
+        size = self._open_size(width)
+        kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (size, size))
+        return cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel)
+
+    def _open_size(self, width: int) -> int:
+        lane = width / (self.cfg.lanes or NOMINAL_LANES)
+        return max(3, round(OPEN_FRAC * lane))
+
+
+def _downscale(bgr: np.ndarray) -> np.ndarray:
+    height, width = bgr.shape[:2]
+    if width <= PROCESS_WIDTH:
+        return bgr
+    size = (PROCESS_WIDTH, max(1, round(height * PROCESS_WIDTH / width)))
+    return cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
+
+
+ROLES = ("boxes", "classes", "scores", "count")
+ROLE_HINTS = {
+    "boxes": ("box",),
+    "classes": ("class",),
+    "scores": ("score",),
+    "count": ("num", "count"),
+}
+
+
+class SsdDetector:
+    """A TFLite SSD-style detection model; keeps class `cfg.model_class` above `cfg.min_score`."""
+
+    def __init__(self, cfg: DetectorConfig) -> None:
+        if not cfg.model:
+            raise ConfigError('detector.model: a "tflite" detector needs a model file')
+        if cfg.input_std <= 0:
+            raise ConfigError(f"detector.input_std: must be > 0, got {cfg.input_std}")
+        self.cfg = cfg
+        self.interpreter = make_interpreter(cfg.model, threads=1)
+        self._input = self.interpreter.get_input_details()[0]
+        shape = tuple(self._input["shape"])
+        if len(shape) != 4 or shape[3] != 3:
+            raise ModelError(f"{cfg.model}: expected an input [1,H,W,3], got {list(shape)}")
+        self._size = (int(shape[2]), int(shape[1]))  # cv2 wants (width, height)
+        self._outputs = _output_roles(self.interpreter, cfg.model)
+
+    def detect(self, bgr: np.ndarray) -> list[Detection]:
+        height, width = bgr.shape[:2]
+        rgb = cv2.cvtColor(cv2.resize(bgr, self._size), cv2.COLOR_BGR2RGB)
+        self.interpreter.set_tensor(self._input["index"], self._to_input(rgb)[None])
+        self.interpreter.invoke()
+        out = {role: _dequantized(self.interpreter, d) for role, d in self._outputs.items()}
+        boxes = out["boxes"].reshape(-1, 4)
+        classes, scores = out["classes"].reshape(-1), out["scores"].reshape(-1)
+        count = min(int(out["count"].reshape(-1)[0]), len(boxes), len(scores))
+        detections = []
+        for i in range(count):
+            if scores[i] < self.cfg.min_score or round(classes[i]) != self.cfg.model_class:
+                continue
+            y0, x0, y1, x1 = np.clip(boxes[i], 0.0, 1.0)
+            box = Box(round(x0 * width), round(y0 * height), 0, 0)
+            box = Box(box.x, box.y, round(x1 * width) - box.x, round(y1 * height) - box.y)
+            if box.area > 0:
+                detections.append(Detection(box, float(scores[i])))
+        return detections
+
+    def _to_input(self, rgb: np.ndarray) -> np.ndarray:
+        """Pixels as the model wants them: (p - mean) / std, quantized if the input is."""
+        dtype = self._input["dtype"]
+        real = (rgb.astype(np.float32) - self.cfg.input_mean) / self.cfg.input_std
+        if dtype == np.float32:
+            return real
+        scale, zero_point = self._input["quantization"]
+        if not scale:
+            return (
+                rgb.astype(dtype)
+                if dtype == np.uint8
+                else (rgb.astype(np.int16) - 128).astype(dtype)
+            )
+        info = np.iinfo(dtype)
+        return np.clip(np.round(real / scale + zero_point), info.min, info.max).astype(dtype)
+
+
+def _dequantized(interpreter: Any, detail: dict[str, Any]) -> np.ndarray:
+    value = interpreter.get_tensor(detail["index"])
+    scale, zero_point = detail.get("quantization", (0.0, 0))
+    if scale and value.dtype != np.float32:
+        return (value.astype(np.float32) - zero_point) * scale
+    return value.astype(np.float32)
+
+
+def _output_roles(interpreter: Any, model: str) -> dict[str, dict[str, Any]]:
+    """Which output is boxes/classes/scores/count: by name when the names say, else by shape.
+
+    Names come from the model's signature (TF2 exports: detection_boxes, ...) or the tensors.
+    Without telling names, boxes are the [1,N,4] output, count the one-element one, and the
+    two [1,N] outputs are classes then scores, TFLite_Detection_PostProcess's order.
+    """
+    details = interpreter.get_output_details()
+    if len(details) != 4:
+        raise ModelError(f"{model}: expected 4 SSD outputs (boxes, classes, scores, count)")
+    names = {d["index"]: d["name"].lower() for d in details}
+    names.update(_signature_names(interpreter))
+    by_name = {}
+    for role in ROLES:
+        hits = [d for d in details if any(h in names[d["index"]] for h in ROLE_HINTS[role])]
+        if len(hits) == 1:
+            by_name[role] = hits[0]
+    if len({id(d) for d in by_name.values()}) == 4:
+        return by_name
+    boxes = [d for d in details if len(d["shape"]) == 3 and d["shape"][-1] == 4]
+    count = [d for d in details if int(np.prod(d["shape"])) == 1]
+    rest = [d for d in details if d not in boxes and d not in count]
+    if len(boxes) != 1 or len(count) != 1 or len(rest) != 2:
+        shapes = [list(d["shape"]) for d in details]
+        raise ModelError(f"{model}: outputs {shapes} are not SSD boxes/classes/scores/count")
+    return {"boxes": boxes[0], "classes": rest[0], "scores": rest[1], "count": count[0]}
+
+
+def _signature_names(interpreter: Any) -> dict[int, str]:
+    """Tensor index -> signature output name, when the model has exactly one signature."""
+    try:
+        signatures = interpreter.get_signature_list()
+        if len(signatures) != 1:
+            return {}
+        runner = interpreter.get_signature_runner(next(iter(signatures)))
+        return {d["index"]: name.lower() for name, d in runner.get_output_details().items()}
+    except (AttributeError, ValueError, RuntimeError):
+        return {}
+
+
+def make_detector(cfg: DetectorConfig) -> Detector:
+    """The detector `cfg.kind` names; ConfigError listing the valid kinds otherwise."""
+    makers: dict[str, Callable[[DetectorConfig], Detector]] = {
+        "water": WaterDetector,
+        "tflite": SsdDetector,
+    }
+    if cfg.kind not in makers:
+        raise ConfigError(f"detector.kind: {cfg.kind!r} is not one of {', '.join(makers)}")
+    return makers[cfg.kind](cfg)
