@@ -158,7 +158,7 @@ def _verify_model_input(bundle: Bundle) -> None:
     expected = (bundle.input_height, bundle.input_width, bundle.input_channels)
     for model in (bundle.model_path, bundle.float_model_path):
         try:
-            interpreter = make_interpreter(model)
+            interpreter = make_interpreter(model, xnnpack=False)
         except ReidError as error:
             raise BundleError(str(error)) from error
         shape = tuple(int(d) for d in interpreter.get_input_details()[0]["shape"][1:])

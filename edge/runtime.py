@@ -47,8 +47,11 @@ def runtime_name() -> str:
     return _load_interpreter_class()[0]
 
 
-def make_interpreter(model_path: str | Path, threads: int = 1) -> Any:
+def make_interpreter(model_path: str | Path, threads: int = 1, xnnpack: bool = True) -> Any:
     """An allocated interpreter for `model_path`, running on `threads` CPU threads.
+
+    `xnnpack=False` skips the default XNNPACK delegate: only for inspecting a model (shapes),
+    where building the delegate is wasted time and its log line noise.
 
     A missing, truncated or corrupt file is a `ModelError` naming the file, not the runtime's
     own message alone: that is what a user copying bundles around gets wrong.
@@ -58,11 +61,19 @@ def make_interpreter(model_path: str | Path, threads: int = 1) -> Any:
         raise ModelError(f"{path}: threads must be >= 1, got {threads}")
     if not path.is_file():
         raise ModelError(f"{path}: model file not found")
-    _, interpreter_class = _load_interpreter_class()
+    module_name, interpreter_class = _load_interpreter_class()
     try:
-        interpreter = interpreter_class(model_path=str(path), num_threads=threads)
+        options = {} if xnnpack else {"experimental_op_resolver_type": _no_delegates(module_name)}
+        interpreter = interpreter_class(model_path=str(path), num_threads=threads, **options)
         interpreter.allocate_tensors()
     except (ValueError, RuntimeError) as error:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ModelError(f"{path}: not a loadable TFLite model ({reason})") from error
     return interpreter
+
+
+def _no_delegates(module_name: str) -> Any:
+    """The runtime's `OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES`."""
+    module = importlib.import_module(module_name)
+    resolver = getattr(module, "OpResolverType", None) or module.experimental.OpResolverType
+    return resolver.BUILTIN_WITHOUT_DEFAULT_DELEGATES
