@@ -16,3 +16,11 @@ def real_data() -> Path:
     if not REAL_DATA.is_dir():
         pytest.skip(f"real swimmer crops not found at {REAL_DATA}")
     return REAL_DATA
+
+
+@pytest.fixture(scope="session")
+def synthetic_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small synthetic crop set (train/synth.py): 5 identities x 40 frames, seed 0."""
+    from train.synth import generate_dataset
+
+    return generate_dataset(tmp_path_factory.mktemp("synthetic"), identities=5, frames=40, seed=0)
