@@ -218,7 +218,10 @@ class StreamSource:
                         self.dropped += self._latest is not None
                         self._latest = image
                         self._cond.notify_all()
-        except SourceError as error:
+        except Exception as error:  # a thread's failure must reach the reading loop
+            if not isinstance(error, SourceError):
+                log.exception("%s: reader thread failed", self.cfg.uri)
+                error = SourceError(f"{self.cfg.uri}: reader failed ({error!r})")
             with self._cond:
                 self._error = error
                 self._cond.notify_all()
@@ -242,7 +245,7 @@ class StreamSource:
             if self.cfg.max_retries and failures > self.cfg.max_retries:
                 raise SourceError(f"{self.cfg.uri}: cannot open after {failures} attempts")
             log.warning(
-                "%s: cannot open (attempt %d), retrying in %.1f s", self.cfg.uri, failures, delay
+                "%s: cannot open (attempt %d), retrying in %.3g s", self.cfg.uri, failures, delay
             )
             self._stop.wait(delay)
             delay = min(delay * 2, self.cfg.retry_max_s)
