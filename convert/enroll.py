@@ -1,0 +1,177 @@
+"""`reid-enroll BUNDLE --data DIR --out BUNDLE2`: add or replace swimmers without retraining.
+
+The crops in DIR/<swimmer id>/ are embedded by the bundle's own int8 model through the device's
+code (`edge.embed.Embedder`), so the gallery holds exactly what the Pi will compute. Those
+identities replace any of the same id in the gallery, the SVM is refitted on the whole gallery
+(same kernel, default C: the bundle does not record C) and the open-set threshold recalibrated
+on it. A new bundle is written; the input bundle is only read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from convert.bundle_writer import BundleContents, archive_path, write_bundle
+from edge.bundle import Bundle, load_bundle
+from edge.cli import run_main, setup_logging
+from edge.embed import Embedder
+from edge.errors import BundleError, ImageError, ReidError
+from edge.preprocess import read_rgb
+from train.data import list_samples
+from train.errors import TrainError
+from train.openset import calibrate_threshold
+from train.svm import export_classifier, fit_classifier, load_classifier, save_classifier
+
+log = logging.getLogger(__name__)
+
+# The open-set score averages a crop's 5 nearest gallery rows (train.openset.SCORE_NEIGHBOURS);
+# an identity enrolled from fewer crops than that would be judged on other swimmers' rows.
+MIN_ENROLL_CROPS = 5
+
+
+@dataclass(frozen=True)
+class Enrollment:
+    """Embeddings of the crops to enroll, in DIR order (identity, then frame)."""
+
+    embeddings: np.ndarray
+    labels: list[str]
+    skipped: list[str]
+
+
+def refit(
+    arrays: dict[str, np.ndarray], embeddings: np.ndarray, labels: list[str]
+) -> tuple[dict[str, np.ndarray], float]:
+    """The classifier arrays with `labels`' identities replaced or added, and the new threshold."""
+    new_ids = set(labels)
+    old_labels = np.asarray(arrays["gallery_labels"]).astype(str)
+    keep = ~np.isin(old_labels, list(new_ids))
+    gallery = np.concatenate([np.asarray(arrays["gallery"])[keep], embeddings]).astype(np.float32)
+    gallery_labels = [*old_labels[keep].tolist(), *labels]
+    try:
+        svc = fit_classifier(gallery, gallery_labels, kernel=str(arrays["kernel"]))
+        threshold = calibrate_threshold(gallery, gallery_labels)
+    except TrainError as error:
+        raise ReidError(f"cannot refit the classifier: {error}") from error
+    return export_classifier(svc, gallery, gallery_labels), threshold
+
+
+def read_enrollment(data: Path, embedder: Embedder) -> Enrollment:
+    """Embed DIR's crops; unreadable files are skipped, but every identity needs enough crops."""
+    try:
+        samples = list_samples(data)
+    except TrainError as error:
+        raise ReidError(str(error)) from error
+    crops, labels, skipped = [], [], []
+    for sample in samples:
+        try:
+            crops.append(read_rgb(sample.path))
+            labels.append(sample.identity)
+        except ImageError as error:
+            log.warning("skipping %s", error)
+            skipped.append(str(sample.path))
+    for identity in sorted({s.identity for s in samples}):
+        count = labels.count(identity)
+        if count < MIN_ENROLL_CROPS:
+            raise ReidError(
+                f"{data / identity}: {count} readable crop(s); enrolling a swimmer needs at "
+                f"least {MIN_ENROLL_CROPS}"
+            )
+    return Enrollment(embedder.embed(crops), labels, skipped)
+
+
+def _classifier_arrays(bundle: Bundle) -> dict[str, np.ndarray]:
+    try:
+        arrays = load_classifier(bundle.classifier_path)
+    except TrainError as error:
+        raise BundleError(str(error)) from error
+    dim = np.shape(arrays["gallery"])[-1]
+    if dim != bundle.embedding_size:
+        raise BundleError(
+            f"{bundle.classifier_path}: gallery is {dim}-d, the model gives {bundle.embedding_size}"
+        )
+    return arrays
+
+
+def _check_out(bundle_path: Path, out: Path) -> None:
+    """The input bundle is never modified: refuse an --out that would overwrite it."""
+    src, dst = bundle_path.resolve(), out.resolve()
+    if src in (dst, archive_path(dst)) or dst in src.parents or src in dst.parents:
+        raise ReidError(f"--out {out} would overwrite the input bundle {bundle_path}")
+
+
+def enroll(bundle_path: Path, data: Path, out: Path) -> str:
+    """Write the enrolled bundle to `out`; returns a one-line summary."""
+    _check_out(bundle_path, out)
+    bundle = load_bundle(bundle_path)
+    arrays = _classifier_arrays(bundle)
+    embedder = Embedder(bundle.model_path, bundle.input_height, bundle.input_width)
+    enrollment = read_enrollment(data, embedder)
+    new_arrays, threshold = refit(arrays, enrollment.embeddings, enrollment.labels)
+    added = sorted(set(enrollment.labels))
+    identities = dict(bundle.identities)
+    identities.update({i: identities.get(i, f"Swimmer {i}") for i in added})
+    metrics = dict(bundle.metrics)
+    metrics["enrollment"] = {
+        "data": str(data),
+        "identities": added,
+        "crops": len(enrollment.labels),
+    }
+    with tempfile.TemporaryDirectory(prefix="reid-enroll-") as tmp:
+        npz = Path(tmp) / "classifier.npz"
+        save_classifier(npz, new_arrays)
+        source = f"{bundle.source_run or bundle_path} + enroll {data}"
+        write_bundle(_contents(bundle, npz, identities, threshold, metrics, source), out)
+    return (
+        f"enrolled {', '.join(added)} from {len(enrollment.labels)} crops "
+        f"({len(enrollment.skipped)} unreadable skipped); {len(identities)} identities, "
+        f"threshold {threshold:.4f} -> {out}"
+    )
+
+
+def _contents(
+    bundle: Bundle,
+    npz: Path,
+    identities: dict[str, str],
+    threshold: float,
+    metrics: dict,
+    source: str,
+) -> BundleContents:
+    return BundleContents(
+        int8_model=bundle.model_path.read_bytes(),
+        float_model=bundle.float_model_path.read_bytes(),
+        classifier=npz,
+        height=bundle.input_height,
+        width=bundle.input_width,
+        embedding_size=bundle.embedding_size,
+        identities=dict(sorted(identities.items())),
+        unknown_threshold=float(threshold),
+        source_run=source,
+        metrics=metrics,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="reid-enroll", description=__doc__.split("\n")[0])
+    parser.add_argument("bundle", type=Path, help="bundle directory or .tar.gz (only read)")
+    parser.add_argument("--data", type=Path, required=True, help="DIR/<swimmer id>/*.jpg")
+    parser.add_argument("--out", type=Path, required=True, help="the new bundle directory")
+    parser.add_argument("--verbose", action="store_true")
+    args = parser.parse_args(argv)
+    setup_logging(args.verbose)
+
+    def body() -> int:
+        sys.stdout.write(enroll(args.bundle, args.data, args.out) + "\n")
+        return 0
+
+    return run_main(body)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,177 @@
+"""reid-enroll: new swimmers join a bundle without retraining; bad input leaves it untouched."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import keras
+import numpy as np
+import pytest
+
+from convert.bundle_writer import BundleContents, write_bundle
+from convert.enroll import MIN_ENROLL_CROPS, main
+from convert.quantize import convert
+from edge.bundle import load_bundle
+from edge.classify import Classifier
+from edge.embed import Embedder
+from edge.identify import Identifier
+from train.openset import calibrate_threshold
+from train.svm import export_classifier, fit_classifier, save_classifier
+
+HEIGHT, WIDTH = 32, 20
+COLOURS = {"1": (220, 40, 40), "2": (240, 220, 30), "3": (30, 200, 60), "4": (250, 250, 250)}
+
+
+def _crop(identity: str, frame: int) -> np.ndarray:
+    """A swimmer-ish crop: blue water, a body of the identity's colour, a little noise."""
+    rng = np.random.default_rng(frame * 31 + int(identity))
+    image = np.full((56, 36, 3), (56, 166, 208), np.uint8)
+    y = 8 + frame % 6
+    image[y : y + 36, 10:26] = COLOURS[identity]
+    noise = rng.integers(-12, 13, image.shape)
+    return np.clip(image.astype(int) + noise, 0, 255).astype(np.uint8)
+
+
+def _colour_embedder() -> keras.Model:
+    """A tiny stand-in for the trained CNN that tells the test colours apart: the mean of each
+    pixel's difference from the water colour, projected to 128-d. Same contract as the real
+    embedder (raw 0..255 input, "embedding" then "l2_norm" layers), so it converts to int8."""
+    water = np.asarray((56, 166, 208), np.float32) / 255.0
+    inputs = keras.Input((HEIGHT, WIDTH, 3))
+    x = keras.layers.Rescaling(1.0 / 255.0)(inputs)
+    x = keras.layers.Conv2D(3, 1, name="minus_water")(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    x = keras.layers.Dense(128, name="embedding")(x)
+    outputs = keras.layers.UnitNormalization(name="l2_norm")(x)
+    model = keras.Model(inputs, outputs)
+    model.get_layer("minus_water").set_weights([np.eye(3, dtype=np.float32)[None, None], -water])
+    rng = np.random.default_rng(0)
+    model.get_layer("embedding").set_weights(
+        [rng.normal(size=(3, 128)).astype(np.float32), np.zeros(128, np.float32)]
+    )
+    return model
+
+
+def _write_crops(root: Path, identity: str, frames: range) -> None:
+    folder = root / identity
+    folder.mkdir(parents=True, exist_ok=True)
+    for f in frames:
+        bgr = cv2.cvtColor(_crop(identity, f), cv2.COLOR_RGB2BGR)
+        cv2.imwrite(str(folder / f"frame_{f}.jpg"), bgr)
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory) -> Path:
+    """A real (tiny, untrained) int8 bundle knowing swimmers 1, 2 and 3."""
+    root = tmp_path_factory.mktemp("base")
+    model = _colour_embedder()
+    crops = [_crop(i, f) for i in ("1", "2", "3") for f in range(12)]
+    labels = [i for i in ("1", "2", "3") for _ in range(12)]
+    pixels = np.stack([cv2.resize(c, (WIDTH, HEIGHT), interpolation=cv2.INTER_AREA) for c in crops])
+    models = convert(model, pixels)
+    (root / "int8.tflite").write_bytes(models.int8)
+    gallery = Embedder(root / "int8.tflite", HEIGHT, WIDTH).embed(crops)
+    save_classifier(
+        root / "c.npz", export_classifier(fit_classifier(gallery, labels), gallery, labels)
+    )
+    contents = BundleContents(
+        int8_model=models.int8,
+        float_model=models.float32,
+        classifier=root / "c.npz",
+        height=HEIGHT,
+        width=WIDTH,
+        embedding_size=128,
+        identities={i: f"Swimmer {i}" for i in ("1", "2", "3")},
+        unknown_threshold=calibrate_threshold(gallery, labels),
+        source_run="runs/test",
+        metrics={"cosine": 0.99},
+    )
+    return write_bundle(contents, root / "bundle")
+
+
+def _snapshot(path: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()
+    }
+
+
+def _enroll(bundle: Path, data: Path, out: Path, capsys) -> tuple[int, str]:
+    code = main([str(bundle), "--data", str(data), "--out", str(out)])
+    return code, capsys.readouterr().err
+
+
+def test_enroll_adds_a_swimmer_and_leaves_the_input_alone(bundle, tmp_path, capsys):
+    before = _snapshot(bundle)
+    _write_crops(tmp_path / "new", "4", range(10))
+    code, err = _enroll(bundle, tmp_path / "new", tmp_path / "b2", capsys)
+    assert code == 0, err
+    assert _snapshot(bundle) == before
+    new = load_bundle(tmp_path / "b2")
+    assert load_bundle(tmp_path / "b2.tar.gz").identities == new.identities
+    assert new.identities == {i: f"Swimmer {i}" for i in ("1", "2", "3", "4")}
+    assert "enroll" in new.source_run and new.metrics["cosine"] == 0.99
+    assert new.metrics["enrollment"]["identities"] == ["4"]
+    clf = Classifier.load(new.classifier_path, new.unknown_threshold)
+    assert clf.classes == ("1", "2", "3", "4")
+    assert list(clf.gallery_labels).count("4") == 10
+    old = json.loads((bundle / "manifest.json").read_text())
+    assert new.unknown_threshold != old["unknown_threshold"] or new.created >= old["created"]
+    crops = [_crop("4", f) for f in range(10)]
+    assert [p.swimmer_id for p in Identifier.from_bundle(new).identify(crops)] == ["4"] * 10
+    before_enroll = Identifier.from_bundle(load_bundle(bundle)).identify(crops)
+    assert [p.swimmer_id for p in before_enroll] == [None] * 10
+
+
+def test_enroll_replaces_an_existing_swimmer(bundle, tmp_path, capsys):
+    _write_crops(tmp_path / "again", "2", range(100, 107))
+    code, err = _enroll(bundle, tmp_path / "again", tmp_path / "b2", capsys)
+    assert code == 0, err
+    new = load_bundle(tmp_path / "b2")
+    labels = list(Classifier.load(new.classifier_path, 0.0).gallery_labels)
+    assert labels.count("2") == 7 and labels.count("1") == 12
+    assert sorted(new.identities) == ["1", "2", "3"]
+
+
+def _assert_refused(bundle, data, out, capsys, message):
+    before = _snapshot(bundle)
+    code, err = _enroll(bundle, data, out, capsys)
+    assert code != 0
+    assert err.count("\n") == 1 and message in err and "Traceback" not in err, err
+    assert _snapshot(bundle) == before
+    assert not out.exists() or out == bundle
+
+
+def test_identity_without_readable_crop_is_refused(bundle, tmp_path, capsys):
+    _write_crops(tmp_path / "data", "4", range(10))
+    (tmp_path / "data" / "5").mkdir()
+    for f in range(6):
+        (tmp_path / "data" / "5" / f"frame_{f}.jpg").write_bytes(b"not a jpeg")
+    _assert_refused(bundle, tmp_path / "data", tmp_path / "b2", capsys, "0 readable crop(s)")
+
+
+def test_single_crop_is_refused(bundle, tmp_path, capsys):
+    _write_crops(tmp_path / "one", "4", range(1))
+    message = f"needs at least {MIN_ENROLL_CROPS}"
+    _assert_refused(bundle, tmp_path / "one", tmp_path / "b2", capsys, message)
+
+
+def test_incompatible_bundle_version_is_refused(bundle, tmp_path, capsys):
+    old = tmp_path / "old"
+    old.mkdir()
+    for name, data in _snapshot(bundle).items():
+        (old / name).write_bytes(data)
+    manifest = json.loads((old / "manifest.json").read_text())
+    (old / "manifest.json").write_text(json.dumps({**manifest, "schema": 99}))
+    _write_crops(tmp_path / "data", "4", range(10))
+    _assert_refused(old, tmp_path / "data", tmp_path / "b2", capsys, "schema 99")
+
+
+def test_out_may_not_overwrite_the_input(bundle, tmp_path, capsys):
+    _write_crops(tmp_path / "data", "4", range(10))
+    _assert_refused(bundle, tmp_path / "data", bundle, capsys, "would overwrite the input")
+
+
+def test_missing_data_folder_is_one_line(bundle, tmp_path, capsys):
+    _assert_refused(bundle, tmp_path / "nope", tmp_path / "b2", capsys, "not a directory")
