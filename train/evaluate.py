@@ -43,7 +43,7 @@ def retrieval_metrics(
     query_labels, gallery_labels = np.asarray(query_labels), np.asarray(gallery_labels)
     order = np.argsort(-(queries @ gallery.T), axis=1)
     hits = gallery_labels[order] == query_labels[:, None]
-    first_hit = np.where(hits.any(axis=1), hits.argmax(axis=1), hits.shape[1])
+    first_hit = np.where(hits.any(axis=1), hits.argmax(axis=1), np.inf)  # inf: never
     return {
         "rank1": float(np.mean(first_hit < 1)),
         "rank5": float(np.mean(first_hit < 5)),
