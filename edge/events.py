@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import asdict, dataclass, field
-from typing import Literal
+from importlib import resources
+from typing import Any, Literal
 
 EVENT_SCHEMA_VERSION = 1
+EVENT_SCHEMA_FILE = "events.schema.json"  # package data beside this module
 
 EventType = Literal["new", "update", "end"]
 
@@ -38,3 +40,13 @@ class Event:
         payload = json.loads(text)
         payload["box"] = tuple(payload["box"])
         return cls(**payload)
+
+
+def event_schema() -> dict[str, Any]:
+    """The JSON Schema of an event payload, shipped as package data for consumers and tests.
+
+    The edge code never validates against it at run time (no jsonschema on the Pi): `Event`
+    builds payloads that match it, and the tests prove they do.
+    """
+    text = resources.files("edge").joinpath(EVENT_SCHEMA_FILE).read_text(encoding="utf-8")
+    return json.loads(text)

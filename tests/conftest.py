@@ -24,3 +24,55 @@ def synthetic_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from train.synth import generate_dataset
 
     return generate_dataset(tmp_path_factory.mktemp("synthetic"), identities=5, frames=40, seed=0)
+
+
+# --- MQTT: a real Mosquitto per test (tests/broker.py) ---------------------------------------
+
+BROKER_USER = "edge"
+BROKER_PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory: pytest.TempPathFactory):
+    """Test CA, server certificate (valid and expired) and a stranger CA, made by openssl."""
+    from broker import make_pki, mosquitto_missing
+
+    if (why := mosquitto_missing()) is not None:
+        pytest.skip(why)
+    return make_pki(tmp_path_factory.mktemp("pki"))
+
+
+@pytest.fixture
+def make_broker(tmp_path: Path):
+    """Factory: `make_broker(users=..., pki=..., server_cert=...)` -> a started Broker.
+
+    Every broker it made is stopped at the end of the test.
+    """
+    from broker import Broker, mosquitto_missing
+
+    if (why := mosquitto_missing()) is not None:
+        pytest.skip(why)
+    made = []
+
+    def make(**options):
+        broker = Broker(tmp_path / f"broker{len(made)}", **options)
+        made.append(broker)
+        broker.start()
+        return broker
+
+    yield make
+    for broker in made:
+        broker.stop()
+
+
+@pytest.fixture
+def broker(make_broker):
+    """A plain, anonymous Mosquitto on a free loopback port (`broker.port`)."""
+    return make_broker()
+
+
+@pytest.fixture
+def secure_broker(make_broker, pki):
+    """Mosquitto with allow_anonymous false, a password file (BROKER_USER/BROKER_PASSWORD), a
+    plain listener on `port` and a TLS listener on `tls_port` with the test CA's certificate."""
+    return make_broker(users={BROKER_USER: BROKER_PASSWORD}, pki=pki)

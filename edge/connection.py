@@ -1,0 +1,81 @@
+"""MQTT plumbing the publisher and the subscriber share: topics, the paho client, TLS, and a
+one-line explanation of every way a connection can fail.
+
+TLS is all or nothing: when it is configured the client gets a verifying `SSLContext` (the
+configured CA, or the system CAs when none is named; hostname checked) and there is no code path
+that connects without it, so a broken handshake is retried, never "fixed" by going plaintext.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.reasoncodes import ReasonCode
+
+from edge.config import DeviceConfig, MqttConfig, TlsConfig
+from edge.errors import ConfigError
+
+STATUS, EVENTS, STATS = "status", "events", "stats"  # topic leaves: PREFIX/DEVICE/LEAF
+
+
+def topic(mqtt_cfg: MqttConfig, device: DeviceConfig, leaf: str) -> str:
+    """`PREFIX/DEVICE/LEAF`, the one place topic names are built."""
+    return f"{mqtt_cfg.prefix}/{device.name}/{leaf}"
+
+
+def tls_context(tls: TlsConfig) -> ssl.SSLContext:
+    """A verifying client context; a missing or unreadable file is a `ConfigError`."""
+    for key in ("ca_file", "cert_file", "key_file"):
+        value = getattr(tls, key)
+        if value and not Path(value).is_file():
+            raise ConfigError(f"mqtt.tls.{key}: no such file: {value}")
+    if tls.key_file and not tls.cert_file:
+        raise ConfigError("mqtt.tls.key_file: set, but mqtt.tls.cert_file is empty")
+    try:
+        context = ssl.create_default_context(cafile=tls.ca_file or None)
+        if tls.cert_file:
+            context.load_cert_chain(tls.cert_file, tls.key_file or None)
+    except (OSError, ssl.SSLError) as error:
+        raise ConfigError(f"mqtt.tls: cannot load the certificates: {error}") from None
+    return context
+
+
+def make_client(
+    client_id: str,
+    username: str = "",
+    password: str | None = None,
+    tls: TlsConfig | None = None,
+) -> mqtt.Client:
+    """A paho 2.x client (callback API v2, MQTT 3.1.1) with credentials and TLS applied."""
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id)
+    if username:
+        client.username_pw_set(username, password)
+    if tls is not None and tls.enabled:
+        client.tls_set_context(tls_context(tls))
+    return client
+
+
+def describe_connect_error(error: BaseException | None, host: str, port: int) -> str:
+    """Why a connection attempt failed, in one line a person can act on (never a secret)."""
+    where = f"{host}:{port}"
+    if isinstance(error, socket.gaierror):
+        return f"cannot resolve broker host {host!r}: {error.strerror}"
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return f"TLS handshake with {where} failed: {error.verify_message or error.reason}"
+    if isinstance(error, ssl.SSLError):
+        return f"TLS handshake with {where} failed: {error.reason or error}"
+    if isinstance(error, ConnectionRefusedError):
+        return f"broker {where} refused the TCP connection (is it running?)"
+    if isinstance(error, TimeoutError):
+        return f"connecting to broker {where} timed out"
+    if isinstance(error, OSError):
+        return f"cannot connect to broker {where}: {error.strerror or error}"
+    return f"cannot connect to broker {where}: {error or 'unknown error'}"
+
+
+def describe_refusal(reason: ReasonCode, host: str, port: int) -> str:
+    """The broker's CONNACK refusal (bad password, not authorised...) as one line."""
+    return f"broker {host}:{port} refused the connection: {reason.getName()}"
