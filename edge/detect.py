@@ -3,8 +3,10 @@
 The default `WaterDetector` needs no model, so a new pool works on day one: from above, the
 water is the one big blue/cyan surface and a swimmer is whatever is not water. Lanes are
 vertical columns of equal width; clearing a thin band at every lane boundary both erases the
-lane ropes and splits two swimmers who touch across a rope. Everything runs on a frame scaled
-down to `PROCESS_WIDTH` pixels, which is what keeps detection to a few ms on one Pi core.
+lane ropes and splits two swimmers who touch across a rope. Rows and columns that are mostly
+not water (the deck at the pool's ends, a rope) are cleared too: a swimmer never fills one.
+Everything runs on a frame scaled down to `PROCESS_WIDTH` pixels, which is what keeps
+detection to a few ms on one Pi core.
 
 `SsdDetector` runs a user-supplied TFLite detection model with the standard SSD outputs
 (boxes [1,N,4] as ymin,xmin,ymax,xmax in 0..1, classes [1,N], scores [1,N], count [1]).
@@ -32,6 +34,7 @@ ROPE_HALF_FRAC = 0.05  # band cleared each side of a lane boundary, as a fractio
 OPEN_FRAC = 0.12  # opening kernel as a fraction of lane width: thinner things are ropes/lines
 CLOSE_SIZE = 5  # closing kernel (processing pixels): fills a swimmer's water-coloured holes
 WATER_MIN_VALUE = 40  # darker than this is not water (hair, dark suits, shadows)
+MIN_WATER_LINE = 0.25  # a row/column with less water than this is deck or a rope
 
 
 class Detector(Protocol):
@@ -74,7 +77,11 @@ class WaterDetector:
     def foreground(self, small: np.ndarray) -> np.ndarray:
         """The not-water mask (uint8 0/255) of a downscaled frame, ropes cut away."""
         hsv = cv2.cvtColor(small, cv2.COLOR_BGR2HSV)
-        mask = cv2.bitwise_not(cv2.inRange(hsv, self._low, self._high))
+        water = cv2.inRange(hsv, self._low, self._high)
+        mask = cv2.bitwise_not(water)
+        # Rows and columns that are hardly water are deck or rope, never a swimmer's middle.
+        mask[cv2.reduce(water, 1, cv2.REDUCE_AVG).ravel() < MIN_WATER_LINE * 255, :] = 0
+        mask[:, cv2.reduce(water, 0, cv2.REDUCE_AVG).ravel() < MIN_WATER_LINE * 255] = 0
         mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, self._close)
         width = small.shape[1]
         if self.cfg.lanes:
@@ -176,7 +183,8 @@ def _output_roles(interpreter: Any, model: str) -> dict[str, dict[str, Any]]:
 
     Names come from the model's signature (TF2 exports: detection_boxes, ...) or the tensors.
     Without telling names, boxes are the [1,N,4] output, count the one-element one, and the
-    two [1,N] outputs are classes then scores, TFLite_Detection_PostProcess's order.
+    two [1,N] outputs are classes then scores, TFLite_Detection_PostProcess's order, taken by
+    name (":1" before ":2", "output_1" before "output_2"): the runtime lists outputs shuffled.
     """
     details = interpreter.get_output_details()
     if len(details) != 4:
@@ -192,7 +200,9 @@ def _output_roles(interpreter: Any, model: str) -> dict[str, dict[str, Any]]:
         return by_name
     boxes = [d for d in details if len(d["shape"]) == 3 and d["shape"][-1] == 4]
     count = [d for d in details if int(np.prod(d["shape"])) == 1]
-    rest = [d for d in details if d not in boxes and d not in count]
+    rest = sorted(
+        (d for d in details if d not in boxes and d not in count), key=lambda d: names[d["index"]]
+    )
     if len(boxes) != 1 or len(count) != 1 or len(rest) != 2:
         shapes = [list(d["shape"]) for d in details]
         raise ModelError(f"{model}: outputs {shapes} are not SSD boxes/classes/scores/count")

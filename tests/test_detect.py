@@ -1,0 +1,215 @@
+"""Detectors: the water detector on pools drawn here, and a TFLite SSD model built here."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from edge.config import DetectorConfig
+from edge.detect import SsdDetector, WaterDetector, make_detector
+from edge.errors import ConfigError, ModelError
+from edge.types import Box
+
+W, H, LANES = 1280, 720, 8
+LANE = W / LANES
+WATER = (200, 150, 40)  # BGR: pool blue
+SKIN, YELLOW, BLACK = (120, 160, 230), (60, 200, 240), (25, 25, 25)
+
+
+def pool(width: int = W, height: int = H, lanes: int = LANES, floor_lines: bool = False):
+    image = np.empty((height, width, 3), np.uint8)
+    image[:] = WATER
+    lane = width / lanes
+    if floor_lines:  # the dark line on the pool floor along each lane's middle
+        for k in range(lanes):
+            x = round((k + 0.5) * lane)
+            cv2.rectangle(image, (x - 5, 40), (x + 5, height - 40), (90, 40, 10), -1)
+    for k in range(lanes + 1):  # red and white lane-rope floats at every boundary
+        x = round(k * lane)
+        cv2.rectangle(image, (x - 4, 0), (x + 4, height), (40, 40, 220), -1)
+        for y in range(0, height, 30):
+            cv2.rectangle(image, (x - 4, y), (x + 4, y + 12), (255, 255, 255), -1)
+    return image
+
+
+def swimmer(image: np.ndarray, cx: int, cy: int, suit=SKIN, scale: float = 1.0) -> Box:
+    """Draw a swimmer from above (body and cap) and return its true box."""
+    rx, ry, cap = round(20 * scale), round(55 * scale), round(13 * scale)
+    cv2.ellipse(image, (cx, cy), (rx, ry), 0, 0, 360, suit, -1)
+    cv2.circle(image, (cx, cy - ry + 5), cap, BLACK, -1)
+    return Box(cx - rx, cy - ry + 5 - cap, 2 * rx + 1, ry + cap + (ry - 5) + 1)
+
+
+def match(truth: list[Box], found: list[Box], min_iou: float) -> bool:
+    return len(found) == len(truth) and all(max(t.iou(f) for f in found) >= min_iou for t in truth)
+
+
+def test_finds_each_swimmer_in_its_lane() -> None:
+    image = pool()
+    truth = [
+        swimmer(image, 80, 200),
+        swimmer(image, round(2.5 * LANE), 500, YELLOW),
+        swimmer(image, round(5.5 * LANE), 120, BLACK),
+        swimmer(image, round(7.5 * LANE), 620, SKIN, scale=0.8),
+    ]
+    found = [d.box for d in WaterDetector(DetectorConfig()).detect(image)]
+    assert match(truth, found, 0.7), (truth, found)
+
+
+def test_splits_two_swimmers_touching_across_a_rope() -> None:
+    image = pool()
+    boundary = round(3 * LANE)
+    left = swimmer(image, boundary - 18, 360)
+    right = swimmer(image, boundary + 18, 380, YELLOW)
+    found = sorted(
+        (d.box for d in make_detector(DetectorConfig()).detect(image)), key=lambda b: b.x
+    )
+    assert len(found) == 2, found
+    assert found[0].x + found[0].w <= boundary <= found[1].x
+    assert left.clip(boundary, H).iou(found[0]) >= 0.5
+    right_part = Box(boundary, right.y, right.x + right.w - boundary, right.h)
+    assert right_part.iou(found[1]) >= 0.5
+
+
+def test_without_lanes_touching_swimmers_stay_one_blob() -> None:
+    image = pool()
+    boundary = round(3 * LANE)
+    swimmer(image, boundary - 18, 360)
+    swimmer(image, boundary + 18, 380, YELLOW)
+    assert len(WaterDetector(DetectorConfig(lanes=0)).detect(image)) == 1
+
+
+def test_ropes_floor_lines_splashes_and_deck_are_not_swimmers() -> None:
+    image = pool(floor_lines=True)
+    for x, y, r in [(300, 100, 4), (700, 600, 6), (1000, 300, 12), (500, 650, 15)]:
+        cv2.circle(image, (x, y), r, (250, 250, 250), -1)  # splashes and foam
+    image[:60] = (150, 160, 170)  # the deck at the far end
+    image[-50:] = (150, 160, 170)
+    assert WaterDetector(DetectorConfig()).detect(image) == []
+    truth = [swimmer(image, round(4.5 * LANE), 360)]
+    found = [d.box for d in WaterDetector(DetectorConfig()).detect(image)]
+    assert match(truth, found, 0.7), found
+
+
+def test_size_limits_come_from_the_config() -> None:
+    image = pool()
+    truth = [swimmer(image, round(1.5 * LANE), 300)]
+    small_only = DetectorConfig(min_area_frac=0.0001, max_area_frac=0.001)
+    assert WaterDetector(small_only).detect(image) == []
+    assert match(truth, [d.box for d in WaterDetector(DetectorConfig()).detect(image)], 0.7)
+
+
+def test_other_frame_sizes_and_lane_counts() -> None:
+    image = pool(width=640, height=480, lanes=4)
+    truth = [swimmer(image, 80, 240, scale=0.7), swimmer(image, 400, 100, YELLOW, scale=0.7)]
+    detector = WaterDetector(DetectorConfig(lanes=4))
+    assert match(truth, [d.box for d in detector.detect(image)], 0.6)
+    tiny = pool(width=240, height=160, lanes=2)
+    truth = [swimmer(tiny, 60, 80, scale=0.5)]
+    found = [d.box for d in WaterDetector(DetectorConfig(lanes=2)).detect(tiny)]
+    assert match(truth, found, 0.6), found
+
+
+def test_bad_water_settings_are_config_errors() -> None:
+    with pytest.raises(ConfigError, match="water_hue"):
+        make_detector(DetectorConfig(water_hue_min=140, water_hue_max=100))
+    with pytest.raises(ConfigError, match="min_area_frac"):
+        make_detector(DetectorConfig(min_area_frac=0.1, max_area_frac=0.05))
+    with pytest.raises(ConfigError, match="water, tflite"):
+        make_detector(DetectorConfig(kind="yolo"))  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="needs a model"):
+        make_detector(DetectorConfig(kind="tflite"))
+
+
+# --- TFLite SSD -------------------------------------------------------------------------------
+
+BOXES = [[0.1, 0.2, 0.5, 0.6], [0.0, 0.0, 1.0, 1.0], [0.3, 0.3, 0.3, 0.3], [0.5, 0.5, 0.9, 0.9]]
+CLASSES = [0.0, 1.0, 0.0, 0.0]
+
+
+def build_ssd(path: Path, named: bool) -> Path:
+    """A tiny TFLite model with SSD outputs; detection 0's score is the input's brightness.
+
+    Detection 1 is another class, 2 has zero area, 3 lies beyond `count` (3): only 0 survives,
+    and only when the frame is bright (scores are (mean((p - 127.5) / 127.5) + 1) / 2).
+    """
+    tf = pytest.importorskip("tensorflow")
+
+    class Ssd(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([1, 32, 48, 3], tf.float32)])
+        def __call__(self, x):
+            bright = (tf.reduce_mean(x) + 1.0) / 2.0
+            zero = 0.0 * bright
+            scores = tf.stack([bright, 0.95 + zero, 0.9 + zero, 0.99 + zero])[None]
+            boxes = tf.constant([BOXES]) + zero
+            classes = tf.constant([CLASSES]) + zero
+            count = tf.constant([3.0]) + zero
+            if named:
+                return {
+                    "detection_boxes": boxes,
+                    "detection_classes": classes,
+                    "detection_scores": scores,
+                    "num_detections": count,
+                }
+            return boxes, classes, scores, count
+
+    module = Ssd()
+    function = module.__call__.get_concrete_function()
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([function], module)
+    path.write_bytes(converter.convert())
+    return path
+
+
+@pytest.fixture(scope="module", params=[True, False], ids=["named", "positional"])
+def ssd_model(request, tmp_path_factory) -> Path:
+    return build_ssd(tmp_path_factory.mktemp("ssd") / "ssd.tflite", named=request.param)
+
+
+def test_ssd_outputs_are_decoded(ssd_model: Path) -> None:
+    detector = make_detector(DetectorConfig(kind="tflite", model=str(ssd_model)))
+    assert isinstance(detector, SsdDetector)
+    bright = np.full((100, 200, 3), 255, np.uint8)
+    (only,) = detector.detect(bright)
+    assert only.box == Box(40, 10, 80, 40)  # ymin,xmin,ymax,xmax 0.1,0.2,0.5,0.6 of 200x100
+    assert only.score == pytest.approx(1.0, abs=1e-3)
+
+
+def test_ssd_min_score_and_class_filter(ssd_model: Path) -> None:
+    cfg = DetectorConfig(kind="tflite", model=str(ssd_model))
+    dark = np.zeros((100, 200, 3), np.uint8)
+    assert make_detector(cfg).detect(dark) == []  # detection 0 scores 0 on a black frame
+    other_class = make_detector(replace(cfg, model_class=1)).detect(dark)
+    assert [d.box for d in other_class] == [Box(0, 0, 200, 100)]
+    assert other_class[0].score == pytest.approx(0.95)
+
+
+def test_ssd_input_normalisation_follows_the_config(ssd_model: Path) -> None:
+    grey = np.full((60, 60, 3), 100, np.uint8)
+    cfg = DetectorConfig(kind="tflite", model=str(ssd_model), min_score=0.0)
+    default = make_detector(cfg).detect(grey)[0].score  # (100 - 127.5) / 127.5 -> 0.392
+    raw = make_detector(replace(cfg, input_mean=0.0, input_std=255.0)).detect(grey)[0].score
+    assert default == pytest.approx((100 / 127.5) / 2, abs=1e-3)
+    assert raw == pytest.approx((100 / 255 + 1) / 2, abs=1e-3)
+
+
+def test_not_an_ssd_model_is_a_model_error(tmp_path: Path) -> None:
+    tf = pytest.importorskip("tensorflow")
+
+    class Plain(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([1, 8, 8, 3], tf.float32)])
+        def __call__(self, x):
+            return tf.reduce_mean(x, axis=[1, 2])
+
+    module = Plain()
+    converter = tf.lite.TFLiteConverter.from_concrete_functions(
+        [module.__call__.get_concrete_function()], module
+    )
+    (tmp_path / "plain.tflite").write_bytes(converter.convert())
+    with pytest.raises(ModelError, match="4 SSD outputs"):
+        make_detector(DetectorConfig(kind="tflite", model=str(tmp_path / "plain.tflite")))
+    with pytest.raises(ModelError, match="not found"):
+        make_detector(DetectorConfig(kind="tflite", model=str(tmp_path / "missing.tflite")))
