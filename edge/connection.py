@@ -58,19 +58,26 @@ def make_client(
     return client
 
 
-def describe_connect_error(error: BaseException | None, host: str, port: int) -> str:
+def describe_connect_error(
+    error: BaseException | None, host: str, port: int, tls: bool = False
+) -> str:
     """Why a connection attempt failed, in one line a person can act on (never a secret)."""
     where = f"{host}:{port}"
     if isinstance(error, socket.gaierror):
         return f"cannot resolve broker host {host!r}: {error.strerror}"
     if isinstance(error, ssl.SSLCertVerificationError):
-        return f"TLS handshake with {where} failed: {error.verify_message or error.reason}"
+        reason = error.verify_message or error.reason
+        return f"TLS handshake with {where} failed: certificate verify failed: {reason}"
     if isinstance(error, ssl.SSLError):
         return f"TLS handshake with {where} failed: {error.reason or error}"
     if isinstance(error, ConnectionRefusedError):
         return f"broker {where} refused the TCP connection (is it running?)"
     if isinstance(error, TimeoutError):
         return f"connecting to broker {where} timed out"
+    if tls and isinstance(error, ConnectionResetError | BrokenPipeError):
+        # TCP was up, so the handshake is what broke: typically a plaintext MQTT port.
+        closed = f"the broker closed the connection ({error.strerror}; is it a TLS port?)"
+        return f"TLS handshake with {where} failed: {closed}"
     if isinstance(error, OSError):
         return f"cannot connect to broker {where}: {error.strerror or error}"
     return f"cannot connect to broker {where}: {error or 'unknown error'}"

@@ -205,7 +205,10 @@ class Publisher:
 
     def _on_connect_fail(self, _client: Client, _userdata: Any) -> None:
         # paho calls this inside its `except OSError:` block, so the cause is the active one.
-        self._failed(describe_connect_error(sys.exception(), self._cfg.host, self._cfg.port))
+        cause = sys.exception()
+        self._failed(
+            describe_connect_error(cause, self._cfg.host, self._cfg.port, self._cfg.tls.enabled)
+        )
 
     def _failed(self, message: str) -> None:
         self._last_error = message
