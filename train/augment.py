@@ -19,6 +19,8 @@ class Augment:
     hflip: bool = True
     vflip: bool = False
     rotate_deg: float = 10.0
+    zoom: float = 0.0  # scale factor drawn from 1 +- zoom (the detector's boxes vary in size)
+    shift: float = 0.0  # translation, as a fraction of the crop size
     brightness: float = 0.15  # multiplicative, all channels alike
     contrast: float = 0.15
     erase_prob: float = 0.0
@@ -33,8 +35,13 @@ class Augment:
             out = out[:, ::-1]
         if self.vflip and rng.random() < 0.5:
             out = out[::-1]
-        if self.rotate_deg > 0:
-            out = _rotate(out, rng.uniform(-self.rotate_deg, self.rotate_deg))
+        if self.rotate_deg > 0 or self.zoom > 0 or self.shift > 0:
+            out = _affine(
+                out,
+                rng.uniform(-self.rotate_deg, self.rotate_deg),
+                1.0 + rng.uniform(-self.zoom, self.zoom),
+                rng.uniform(-self.shift, self.shift, size=2),
+            )
         out = out.astype(np.float32)
         if self.brightness > 0 or self.contrast > 0:
             gain = 1.0 + rng.uniform(-self.brightness, self.brightness)
@@ -46,9 +53,11 @@ class Augment:
         return np.clip(out, 0.0, 255.0)
 
 
-def _rotate(image: np.ndarray, degrees: float) -> np.ndarray:
+def _affine(image: np.ndarray, degrees: float, scale: float, shift: np.ndarray) -> np.ndarray:
+    """Rotate and scale about the centre, then shift; borders reflect (water continues)."""
     h, w = image.shape[:2]
-    matrix = cv2.getRotationMatrix2D((w / 2.0, h / 2.0), degrees, 1.0)
+    matrix = cv2.getRotationMatrix2D((w / 2.0, h / 2.0), degrees, scale)
+    matrix[:, 2] += shift * (w, h)
     return cv2.warpAffine(
         np.ascontiguousarray(image), matrix, (w, h), borderMode=cv2.BORDER_REFLECT_101
     )

@@ -41,6 +41,8 @@ class Recipe:
     hflip: bool = True
     vflip: bool = False
     rotate_deg: float = 10.0
+    zoom: float = 0.0
+    shift: float = 0.0
     brightness: float = 0.15
     contrast: float = 0.15
     erase_prob: float = 0.0
@@ -51,6 +53,8 @@ class Recipe:
             hflip=self.hflip,
             vflip=self.vflip,
             rotate_deg=self.rotate_deg,
+            zoom=self.zoom,
+            shift=self.shift,
             brightness=self.brightness,
             contrast=self.contrast,
             erase_prob=self.erase_prob,
