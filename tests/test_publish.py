@@ -13,7 +13,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from broker import Collector, wait_until
+from broker import Collector, free_port, wait_until
 
 from edge.config import DeviceConfig, MqttConfig
 from edge.events import Event, event_schema
@@ -191,3 +191,20 @@ def test_a_ten_second_broker_outage_loses_nothing(make_broker, publisher_factory
     first_seen = list(dict.fromkeys(ids(collector)))
     assert first_seen == produced  # drained in order
     collector.close()
+
+
+def test_a_full_spool_while_the_broker_is_away_is_counted(tmp_path: Path, caplog) -> None:
+
+    spool = Spool(tmp_path / "spool.db", max_events=3, on_full="drop_oldest")
+    publisher = Publisher(mqtt_config(free_port()), DeviceConfig(name=DEVICE), spool)
+    publisher.start()
+    try:
+        for i in range(5):
+            publisher.publish_event(event(i))
+        stats = publisher.stats()
+        assert (stats["events_spooled"], stats["events_dropped"]) == (3, 2)
+        assert stats["mqtt_state"] in ("connecting", "disconnected")
+        assert "event spool full" in caplog.text
+        assert wait_until(lambda: "refused the TCP connection" in caplog.text)
+    finally:
+        publisher.stop(timeout_s=0.2)
