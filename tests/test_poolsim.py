@@ -1,0 +1,147 @@
+"""The pool simulator: a readable video, truth boxes where the swimmers are, inside their lanes."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from train.errors import TrainError
+from train.poolsim import iter_pool, main, sequences_from_folder, simulate_pool
+
+WIDTH, HEIGHT, LANES, FRAMES = 640, 360, 6, 30
+
+
+@pytest.fixture(scope="module")
+def sequences(synthetic_data):
+    return sequences_from_folder(synthetic_data)
+
+
+@pytest.fixture(scope="module")
+def pool(sequences, tmp_path_factory):
+    out = tmp_path_factory.mktemp("pool")
+    video = simulate_pool(
+        sequences, out / "pool.mp4", out / "truth.json", FRAMES, WIDTH, HEIGHT, LANES, seed=1
+    )
+    return video, json.loads((out / "truth.json").read_text())
+
+
+def _water(bgr: np.ndarray) -> np.ndarray:
+    """The test's own idea of pool water: blue/cyan, saturated, not dark."""
+    hsv = cv2.cvtColor(bgr, cv2.COLOR_BGR2HSV)
+    return (hsv[..., 0] >= 85) & (hsv[..., 0] <= 115) & (hsv[..., 1] > 80) & (hsv[..., 2] > 100)
+
+
+def test_video_opens_with_the_right_frames_and_size(pool):
+    video, _ = pool
+    capture = cv2.VideoCapture(str(video))
+    frames = []
+    while (read := capture.read())[0]:
+        frames.append(read[1])
+    capture.release()
+    assert len(frames) == FRAMES
+    assert frames[0].shape == (HEIGHT, WIDTH, 3)
+    assert _water(frames[0]).mean() > 0.6  # mostly blue water
+
+
+def test_truth_describes_every_frame_and_swimmer(pool, sequences):
+    _, truth = pool
+    assert (truth["width"], truth["height"], truth["lanes"], truth["fps"]) == (640, 360, 6, 25)
+    assert [f["index"] for f in truth["frames"]] == list(range(FRAMES))
+    lane_width = WIDTH / LANES
+    for frame in truth["frames"]:
+        lanes = [s["lane"] for s in frame["swimmers"]]
+        assert len(lanes) == len(set(lanes)) == len(sequences)  # one swimmer per lane
+        for swimmer in frame["swimmers"]:
+            x, y, w, h = swimmer["box"]
+            assert swimmer["identity"] in sequences
+            assert x >= 0 and y >= 0 and x + w <= WIDTH and y + h <= HEIGHT and w > 0 and h > 0
+            left = swimmer["lane"] * lane_width
+            assert left <= x and x + w <= left + lane_width
+
+
+def test_swimmers_turn_only_at_the_ends(pool):
+    _, truth = pool
+    headings = {}
+    for frame in truth["frames"]:
+        for swimmer in frame["swimmers"]:
+            previous = headings.get(swimmer["identity"])
+            _, y, _, h = swimmer["crop_box"]
+            if previous is not None and previous != swimmer["heading"]:
+                assert y < 0.1 * HEIGHT or y + h > 0.9 * HEIGHT
+            headings[swimmer["identity"]] = swimmer["heading"]
+
+
+def test_truth_boxes_are_where_the_non_water_pixels_are(sequences):
+    lane_width = WIDTH / LANES
+    for bgr, entry in iter_pool(sequences, 6, WIDTH, HEIGHT, LANES, seed=2):
+        solid = ~_water(bgr)
+        for boundary in range(LANES + 1):  # the ropes are not swimmers
+            centre = round(boundary * lane_width)
+            solid[:, max(0, centre - 3) : centre + 3] = False
+        for swimmer in entry["swimmers"]:
+            x, y, w, h = swimmer["box"]
+            inside = solid[y : y + h, x : x + w]
+            lane = solid[
+                :, round(swimmer["lane"] * lane_width) : round((swimmer["lane"] + 1) * lane_width)
+            ]
+            assert inside.sum() >= 0.7 * lane.sum()  # most of the lane's non-water is in the box
+            assert inside.mean() > 3 * lane.mean()  # and the box is denser than the lane
+
+
+def test_same_seed_same_pool(sequences):
+    first = list(iter_pool(sequences, 4, 320, 180, 5, seed=3))
+    again = list(iter_pool(sequences, 4, 320, 180, 5, seed=3))
+    other = list(iter_pool(sequences, 4, 320, 180, 5, seed=4))
+    assert all(
+        np.array_equal(a[0], b[0]) and a[1] == b[1] for a, b in zip(first, again, strict=True)
+    )
+    assert not np.array_equal(first[0][0], other[0][0])
+
+
+def test_swimmers_can_enter_and_leave(sequences):
+    counts = [
+        len(e["swimmers"]) for _, e in iter_pool(sequences, 150, 320, 180, 5, enter_leave=True)
+    ]
+    assert counts[0] < len(sequences) and max(counts) == len(sequences) and counts[-1] < max(counts)
+
+
+def test_two_per_lane_fits_more_swimmers_than_lanes(sequences):
+    _, entry = next(iter_pool(sequences, 1, 640, 360, 3, max_per_lane=2))
+    assert len(entry["swimmers"]) == len(sequences)
+    with pytest.raises(TrainError, match="do not fit"):
+        next(iter_pool(sequences, 1, 640, 360, 3))
+
+
+def test_unknown_video_suffix_is_refused(sequences, tmp_path):
+    with pytest.raises(TrainError, match=r"\.mp4"):
+        simulate_pool(sequences, tmp_path / "pool.mkv", tmp_path / "t.json", frames=2)
+
+
+def test_cli_writes_video_and_truth(synthetic_data, tmp_path):
+    args = ["--crops", str(synthetic_data), "--out", str(tmp_path / "p.avi")]
+    args += ["--truth", str(tmp_path / "t.json"), "--frames", "3", "--width", "320"]
+    assert main([*args, "--height", "180", "--lanes", "5"]) == 0
+    assert len(json.loads((tmp_path / "t.json").read_text())["frames"]) == 3
+    assert cv2.VideoCapture(str(tmp_path / "p.avi")).get(cv2.CAP_PROP_FRAME_COUNT) == 3
+
+
+def test_cli_reports_a_missing_folder_in_one_line(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--crops", str(tmp_path / "nope"), "--out", "x.mp4", "--truth", "x.json"])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_real_crops_swim_in_their_lanes(real_data):
+    sequences = {k: v[:8] for k, v in sequences_from_folder(real_data).items()}
+    lane_width = 1280 / 8
+    for bgr, entry in iter_pool(sequences, 3, seed=5):
+        assert len(entry["swimmers"]) == len(sequences)
+        for swimmer in entry["swimmers"]:
+            x, y, w, h = swimmer["box"]
+            left = swimmer["lane"] * lane_width
+            assert left <= x and x + w <= left + lane_width and y >= 0 and y + h <= 720
+            assert (~_water(bgr[y : y + h, x : x + w])).mean() > 0.1  # real swimmers look watery
