@@ -98,7 +98,7 @@ def make_identities(count: int, seed: int = 0) -> list[IdentitySpec]:
     return specs
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=16)
 def _water_texture(seed: int) -> np.ndarray:
     """A tall float RGB water texture (smooth blobs plus caustic ripples) to scroll through."""
     rng = np.random.default_rng([seed, 1])
@@ -171,7 +171,8 @@ def _draw_arm(c: _Canvas, spec: IdentitySpec, shoulder, side: int, angle: float,
 
 
 def _draw_body(c: _Canvas, spec: IdentitySpec, cx: float, head_y: float, phase: float, rng):
-    sw, length = spec.shoulder * (1 - 0.12 * abs(math.sin(phase))), spec.length  # body roll
+    """Torso, suit and legs, shoulders narrowed by the body roll of the stroke."""
+    sw, length = _rolled_shoulder(spec, phase), spec.length
     ys, yh = head_y + 20, head_y + 20 + length
     legs = 0.95 * length
     for side in (-1, 1):  # flutter kick, legs fading with depth
@@ -196,7 +197,10 @@ def _draw_body(c: _Canvas, spec: IdentitySpec, cx: float, head_y: float, phase: 
     for _ in range(6):  # foam from the kick
         dx, dy = rng.normal(0, (0.6 * sw, 10))
         c.ellipse((cx + dx, yh + legs + dy - 5), rng.uniform(2, 7, 2), 0, WHITE, 0.4)
-    return sw, ys
+
+
+def _rolled_shoulder(spec: IdentitySpec, phase: float) -> float:
+    return spec.shoulder * (1 - 0.12 * abs(math.sin(phase)))
 
 
 def render_swimmer(spec: IdentitySpec, frame: int, rng: np.random.Generator) -> np.ndarray:
@@ -205,16 +209,15 @@ def render_swimmer(spec: IdentitySpec, frame: int, rng: np.random.Generator) -> 
     cx = CROP_WIDTH / 2 + 7 * _wave(spec, frame, 97, 1) + 3 * _wave(spec, frame, 41, 2)
     head_y = 58 + 5 * _wave(spec, frame, 71, 3)
     c = _Canvas()
-    arms = [(side, phase + (side + 1) * math.pi / 2) for side in (-1, 1)]
-    sw, _ys = 0.0, 0.0
-    for side, angle in sorted(arms, key=lambda a: math.sin(a[1])):  # underwater arm first
-        if math.sin(angle) > 0 and sw == 0.0:
-            sw, _ys = _draw_body(c, spec, cx, head_y, phase, rng)
+    arms = [(side, phase + (side + 1) * math.pi / 2) for side in (-1, 1)]  # half a cycle apart
+    sw = _rolled_shoulder(spec, phase)
+    for over_water in (False, True):  # a pulling arm is under the body, a recovering one over it
+        if over_water:
+            _draw_body(c, spec, cx, head_y, phase, rng)
             _draw_head(c, spec, cx, head_y, phase)
-        _draw_arm(c, spec, (cx + side * (sw or spec.shoulder), head_y + 20), side, angle, rng)
-    if sw == 0.0:
-        _draw_body(c, spec, cx, head_y, phase, rng)
-        _draw_head(c, spec, cx, head_y, phase)
+        for side, angle in arms:
+            if (math.sin(angle) > 0) == over_water:
+                _draw_arm(c, spec, (cx + side * sw, head_y + 20), side, angle, rng)
     _draw_splash(c, spec, frame, (cx, head_y), rng)
     return _finish(c, spec, frame, rng)
 
@@ -269,7 +272,9 @@ def _draw_rope(image: np.ndarray, spec: IdentitySpec, frame: int) -> None:
     image[floats, lo:hi] = (30, 70, 190)
 
 
-def generate_dataset(out_dir: str | Path, identities: int = 6, frames: int = 60, seed: int = 0):
+def generate_dataset(
+    out_dir: str | Path, identities: int = 6, frames: int = 60, seed: int = 0
+) -> Path:
     """Write out_dir/<id>/frame_<n>.jpg (ids "1".."N", n = 1..frames); returns out_dir."""
     if identities < 1 or frames < 1:
         raise TrainError(f"need at least one identity and one frame, got {identities}x{frames}")
