@@ -12,6 +12,7 @@ input is exact and costs nothing) and returns int8 embeddings that edge.embed de
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -39,18 +40,23 @@ def cut_at_embedding(model: tf.keras.Model) -> tf.keras.Model:
 
 
 def representative_indices(labels: list[str], size: int = REPRESENTATIVE_SIZE) -> np.ndarray:
-    """Indices spread evenly over every identity (round robin), so no swimmer is unseen."""
+    """Up to `size` indices, an equal share per identity, spread evenly over each one's frames
+    (early and late), so calibration sees every swimmer and every part of every sequence."""
     by_label: dict[str, list[int]] = {}
     for i, label in enumerate(labels):
         by_label.setdefault(label, []).append(i)
+    share = -(-size // max(len(by_label), 1))  # ceil: a short identity's slack goes unused
     picked: list[int] = []
-    groups = [
-        np.array(v)[np.linspace(0, len(v) - 1, min(len(v), size)).astype(int)]
-        for v in by_label.values()
-    ]
-    for row in range(max((len(g) for g in groups), default=0)):
-        picked += [int(g[row]) for g in groups if row < len(g)]
-    return np.array(sorted(picked[:size]), dtype=int)
+    for indices in by_label.values():
+        spots = np.linspace(0, len(indices) - 1, min(len(indices), share)).round().astype(int)
+        picked += [indices[j] for j in np.unique(spots)]
+    return np.array(sorted(picked)[:size] if len(picked) <= size else _thin(picked, size))
+
+
+def _thin(picked: list[int], size: int) -> list[int]:
+    """Evenly spaced `size` of `picked` (sorted), when the per-identity shares overshoot."""
+    ordered = sorted(picked)
+    return [ordered[j] for j in np.linspace(0, len(ordered) - 1, size).round().astype(int)]
 
 
 def _converter(model: tf.keras.Model) -> tf.lite.TFLiteConverter:
@@ -76,7 +82,10 @@ def to_int8(model: tf.keras.Model, images: np.ndarray) -> bytes:
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = tf.uint8
     converter.inference_output_type = tf.int8
-    return converter.convert()
+    with warnings.catch_warnings():
+        # Raw pixels need no input statistics (the input scale is 1); the warning is noise.
+        warnings.filterwarnings("ignore", message="Statistics for quantized inputs")
+        return converter.convert()
 
 
 def convert(model: tf.keras.Model, images: np.ndarray) -> Converted:

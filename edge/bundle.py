@@ -9,8 +9,10 @@ the file and the reason, because the person reading it is installing a Pi, not d
 from __future__ import annotations
 
 import argparse
+import atexit
 import hashlib
 import json
+import shutil
 import sys
 import tarfile
 import tempfile
@@ -76,6 +78,8 @@ def load_bundle(path: str | Path) -> Bundle:
 def _unpack(archive: Path) -> Path:
     """Extract a .tar.gz into a private temp dir; the manifest may sit at its top or one down."""
     target = Path(tempfile.mkdtemp(prefix="reid-bundle-"))
+    # Models and arrays are read into memory (or mmapped) at load, so the copy can go at exit.
+    atexit.register(shutil.rmtree, target, ignore_errors=True)
     try:
         with tarfile.open(archive, "r:gz") as tar:
             tar.extractall(target, filter="data")
@@ -113,10 +117,11 @@ def _read_manifest(root: Path) -> dict[str, Any]:
 def _verify_files(root: Path, files: dict[str, str]) -> None:
     if not isinstance(files, dict) or not files:
         raise BundleError(f"{root / MANIFEST}: 'files' must map file names to SHA-256 hashes")
-    for name, expected in files.items():
-        path = root / name
+    for name in files:
         if Path(name).is_absolute() or ".." in Path(name).parts:
             raise BundleError(f"{root / MANIFEST}: file name {name!r} leaves the bundle")
+    for name, expected in files.items():
+        path = root / name
         if not path.is_file():
             raise BundleError(f"{path}: listed in the manifest but missing")
         if sha256_file(path) != expected:

@@ -1,0 +1,161 @@
+"""`reid-convert RUN --data DIR --out BUNDLE`: a training run in, a verified device bundle out.
+
+Steps: read RUN (embedder.keras, run.json, classifier.npz), draw a representative set from the
+training side of DIR's time split (every identity, never the test crops reid-check scores),
+convert to float32 and int8 TFLite, write the bundle atomically, then run the float-vs-int8
+check on DIR's test crops and record its figures in the manifest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import logging
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edge.cli import run_main, setup_logging
+from edge.errors import ReidError
+from train.data import list_samples, load_images, time_split
+from train.errors import TrainError
+
+log = logging.getLogger(__name__)
+
+RUN_FILES = ("embedder.keras", "run.json", "classifier.npz")
+
+
+class ConvertError(ReidError):
+    """The RUN folder or the data folder cannot be used for conversion."""
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What reid-convert needs from a reid-train RUN folder."""
+
+    root: Path
+    height: int
+    width: int
+    embedding_size: int
+    identities: list[str]
+    unknown_threshold: float
+
+
+def read_run(run: str | Path) -> RunInfo:
+    """Check RUN has every file reid-train writes and read run.json's input contract."""
+    root = Path(run)
+    if not root.is_dir():
+        raise ConvertError(f"{root}: RUN folder not found (expected reid-train --out output)")
+    missing = [name for name in RUN_FILES if not (root / name).is_file()]
+    if missing:
+        raise ConvertError(f"{root}: incomplete RUN folder, missing {', '.join(missing)}")
+    try:
+        info = json.loads((root / "run.json").read_text(encoding="utf-8"))
+        return RunInfo(
+            root=root,
+            height=int(info["input"]["height"]),
+            width=int(info["input"]["width"]),
+            embedding_size=int(info["embedding_size"]),
+            identities=[str(i) for i in info["identities"]],
+            unknown_threshold=float(info["unknown_threshold"]),
+        )
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
+        raise ConvertError(f"{root / 'run.json'}: malformed ({error!r})") from error
+
+
+def representative_images(data: str | Path, height: int, width: int) -> np.ndarray:
+    """Calibration crops from the training side of DIR's time split, across all identities."""
+    from convert.quantize import REPRESENTATIVE_SIZE, representative_indices
+
+    train = time_split(list_samples(data)).train
+    if not train:
+        raise ConvertError(f"{data}: no training-side crops to calibrate int8 with")
+    chosen = representative_indices([s.identity for s in train], REPRESENTATIVE_SIZE)
+    images, _, _ = load_images([train[i] for i in chosen], height, width)
+    return images
+
+
+def load_embedder(run: RunInfo) -> Any:
+    """The Keras embedder, its input checked against run.json."""
+    import keras
+
+    try:
+        model = keras.models.load_model(run.root / "embedder.keras", compile=False)
+    except (OSError, ValueError) as error:
+        raise ConvertError(f"{run.root / 'embedder.keras'}: cannot load ({error})") from error
+    shape = tuple(model.inputs[0].shape[1:])
+    if shape != (run.height, run.width, 3):
+        raise ConvertError(
+            f"{run.root}: embedder input {shape} != run.json {run.height}x{run.width}"
+        )
+    return model
+
+
+def convert_run(run_dir: str | Path, data: str | Path, out: str | Path) -> dict[str, Any]:
+    """The whole command; returns the check's figures (also written to the manifest)."""
+    from convert.bundle_writer import BundleContents, update_metrics, write_bundle
+    from convert.check import evaluate
+    from convert.quantize import convert
+    from edge.bundle import load_bundle
+
+    run = read_run(run_dir)
+    images = representative_images(data, run.height, run.width)
+    with contextlib.redirect_stdout(io.StringIO()):  # the converter prints its saved artifacts
+        models = convert(load_embedder(run), images)
+    contents = BundleContents(
+        int8_model=models.int8,
+        float_model=models.float32,
+        classifier=run.root / "classifier.npz",
+        height=run.height,
+        width=run.width,
+        embedding_size=run.embedding_size,
+        identities={i: f"Swimmer {i}" for i in run.identities},
+        unknown_threshold=run.unknown_threshold,
+        source_run=str(run.root.resolve()),
+    )
+    bundle_dir = write_bundle(contents, out)
+    metrics = evaluate(load_bundle(bundle_dir), data)
+    update_metrics(bundle_dir, metrics)
+    return metrics
+
+
+def run_host_main(body: Callable[[], int]) -> int:
+    """edge.cli.run_main that also turns the data reader's TrainError into one line."""
+
+    def guarded() -> int:
+        try:
+            return body()
+        except TrainError as error:
+            raise ConvertError(str(error)) from error
+
+    return run_main(guarded)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="reid-convert", description=__doc__.splitlines()[0])
+    parser.add_argument("run", type=Path, help="RUN folder written by reid-train")
+    parser.add_argument("--data", required=True, type=Path, help="folder of <swimmer id>/ crops")
+    parser.add_argument("--out", required=True, type=Path, help="BUNDLE directory to write")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    args = parser.parse_args(argv)
+    setup_logging(args.verbose)
+
+    def body() -> int:
+        metrics = convert_run(args.run, args.data, args.out)
+        print(
+            f"bundle {args.out} (+ .tar.gz): int8 {metrics['size_bytes']['int8']} bytes, "
+            f"accuracy drop {metrics['drop']:+.4f}, cosine mean {metrics['cosine']['mean']:.4f}"
+        )
+        return 0
+
+    return run_host_main(body)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
