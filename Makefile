@@ -10,7 +10,7 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[train,edge,dev]'
+	$(BIN)/pip install --quiet -e '.[train,edge,demo,dev]'
 	touch $@
 
 demo: setup

@@ -1,0 +1,169 @@
+"""`reid-edge`: camera frames in, swimmer-ID events out. This module only wires the stages.
+
+One synchronous loop: read a frame, detect, crop, embed, classify, track, publish. paho runs its
+own network thread; everything else happens here, so there is no queue to overflow and a
+SIGTERM is handled between two frames: the frame in hand is finished, tracks are ended, the
+spool is flushed as far as the broker allows, and the process exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+from edge.bundle import load_bundle
+from edge.cli import run_main, setup_logging
+from edge.config import Config, load_config
+from edge.crop import cut_crops
+from edge.detect import make_detector
+from edge.errors import ConfigError, ReidError
+from edge.events import Event
+from edge.identify import Identifier
+from edge.notify import Notifier
+from edge.publish import Publisher
+from edge.sources import open_source
+from edge.spool import Spool
+from edge.stats import StageTimer, cpu_temperature_c
+from edge.track import TrackChange, Tracker
+from edge.types import Frame
+
+log = logging.getLogger(__name__)
+
+READ_TIMEOUT_S = 0.5  # how long a read may block before the loop looks at the stop flag again
+
+
+class Daemon:
+    """The stages of one camera, run frame by frame until the source ends or a stop is asked."""
+
+    def __init__(self, config: Config) -> None:
+        bundle = load_bundle(config.bundle.path)
+        self.config = config
+        self.identifier = Identifier.from_bundle(
+            bundle, config.bundle.threads, config.bundle.unknown_threshold
+        )
+        self.aspect = bundle.input_width / bundle.input_height
+        self.detector = make_detector(config.detector)
+        self.tracker: Tracker | None = None  # made at the first frame, when its width is known
+        self.spool = Spool.from_config(config.device, config.spool)
+        self.publisher = Publisher(config.mqtt, config.device, self.spool)
+        self.notifier = Notifier()
+        self.timer = StageTimer()
+
+    def run(self, stop: threading.Event) -> None:
+        source = open_source(self.config.source)
+        self.publisher.start()
+        self.notifier.ready(f"watching {self.config.source.kind} {self.config.source.uri}")
+        watchdog_s = self.notifier.watchdog_interval_s
+        next_stats = next_watchdog = time.monotonic()
+        try:
+            while not stop.is_set():
+                with self.timer.stage("decode"):
+                    frame = source.read(READ_TIMEOUT_S)
+                if frame is None:
+                    log.info("source ended")
+                    break
+                self._process(frame)
+                now = time.monotonic()
+                if watchdog_s is not None and now >= next_watchdog:
+                    self.notifier.watchdog()
+                    next_watchdog = now + watchdog_s
+                if now >= next_stats:
+                    self.publisher.publish_stats(self._stats())
+                    next_stats = now + self.config.mqtt.stats_interval_s
+        finally:
+            self.notifier.stopping()
+            source.close()
+            if self.tracker is not None:
+                self._publish(self.tracker.finish(), time.time())
+            self.publisher.publish_stats(self._stats())
+            self.publisher.stop()
+            self.spool.close()
+
+    def _process(self, frame: Frame) -> None:
+        if self.tracker is None:
+            lanes = self.config.detector.lanes
+            lane_width = frame.image.shape[1] / lanes if lanes else 0.0
+            self.tracker = Tracker(self.config.tracker, lane_width)
+        with self.timer.stage("detect"):
+            detections = self.detector.detect(frame.image)
+        with self.timer.stage("crop"):
+            crops = cut_crops(frame, detections, self.aspect)
+        with self.timer.stage("embed"):
+            embeddings = self.identifier.embedder.embed([c.image for c in crops])
+        with self.timer.stage("classify"):
+            predictions = self.identifier.classifier.predict(embeddings) if crops else []
+        with self.timer.stage("track"):
+            cropped = {c.box for c in crops}
+            kept = [d for d in detections if d.box in cropped]
+            changes = self.tracker.update(frame.index, frame.ts, kept, predictions)
+        with self.timer.stage("publish"):
+            self._publish(changes, frame.ts, frame.index)
+        self.timer.frame_done()
+
+    def _publish(self, changes: list[TrackChange], ts: float, frame_index: int = -1) -> None:
+        device = self.config.device
+        for change in changes:
+            self.publisher.publish_event(
+                Event(
+                    type=change.type,
+                    ts=ts,
+                    device=device.name,
+                    camera=device.camera,
+                    track_id=change.track_id,
+                    swimmer_id=change.swimmer_id,
+                    score=round(float(change.score), 4),
+                    box=tuple(change.box.as_list()),
+                    frame=frame_index,
+                )
+            )
+
+    def _stats(self) -> dict[str, object]:
+        return {
+            **self.timer.report(),
+            **self.publisher.stats(),
+            "queue_depth": len(self.spool),
+            "tracks": self.tracker.active if self.tracker else 0,
+            "cpu_temp_c": cpu_temperature_c(),
+            "ts": time.time(),
+        }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="reid-edge", description=__doc__.splitlines()[0])
+    parser.add_argument("--config", required=True, type=Path, help="TOML configuration file")
+    parser.add_argument("--check-config", action="store_true", help="validate and exit 0/1")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    args = parser.parse_args(argv)
+    setup_logging(args.verbose)
+    return run_main(lambda: _run(args))
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.check_config:
+        return _check_config(args.config)
+    config = load_config(args.config)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    Daemon(config).run(stop)
+    return 0
+
+
+def _check_config(path: Path) -> int:
+    """`--check-config`: the file parses and validates, and the bundle it names verifies."""
+    try:
+        config = load_config(path)
+        load_bundle(config.bundle.path)
+    except ConfigError as error:
+        sys.stderr.write(f"reid-edge: config error: {error}\n")
+        return 1
+    except ReidError as error:
+        sys.stderr.write(f"reid-edge: {error}\n")
+        return 1
+    sys.stdout.write(f"{path}: ok\n")
+    return 0

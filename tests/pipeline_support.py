@@ -1,0 +1,73 @@
+"""A trained bundle and a simulated pool video, built once per test session by the real commands.
+
+With ../shared present the embedder is trained on the real crops' earlier frames (time split) and
+the pool is populated with their later frames, so the daemon sees swimmers the model never saw;
+without it, the synthetic swimmers stand in. Training is short here (the e2e tests prove the
+plumbing and the vote, bench/ measures the recipe), but the model, quantization and runtime are
+the real ones.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from train.data import list_samples, time_split
+from train.poolsim import simulate_pool
+from train.synth import generate_dataset
+
+REPO = Path(__file__).resolve().parents[1]
+REAL_DATA = REPO.parent / "shared" / "data" / "swimmers"
+BIN = Path(sys.executable).parent
+QUICK_EPOCHS = 12  # enough for the plumbing and the vote; the bench measures the full recipe
+POOL_FRAMES = 240
+LANES = 8
+QUIET_TF = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+
+
+@dataclass(frozen=True)
+class Pool:
+    data: Path  # crops the bundle was trained from
+    bundle: Path
+    video: Path
+    truth: Path
+    real: bool
+
+    def truth_frames(self) -> list[dict]:
+        return json.loads(self.truth.read_text())["frames"]
+
+
+def run_command(*args: str | Path, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run one of the project's console scripts from this virtualenv; fail with its stderr."""
+    command = [str(BIN / str(args[0])), *map(str, args[1:])]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=QUIET_TF)
+    assert done.returncode == 0, f"{' '.join(command)} failed:\n{done.stderr[-3000:]}"
+    return done
+
+
+def build_pool(folder: Path) -> Pool:
+    real = REAL_DATA.is_dir()
+    data = REAL_DATA if real else generate_dataset(folder / "crops", identities=7, frames=80)
+    run_command(
+        "reid-train",
+        "--data",
+        data,
+        "--out",
+        folder / "run",
+        "--epochs",
+        QUICK_EPOCHS,
+        "--no-progress",
+    )
+    run_command("reid-convert", folder / "run", "--data", data, "--out", folder / "bundle")
+    later = time_split(list_samples(data)).test
+    sequences: dict[str, list[Path]] = {}
+    for sample in later:
+        sequences.setdefault(sample.identity, []).append(sample.path)
+    video = simulate_pool(
+        sequences, folder / "pool.avi", folder / "truth.json", frames=POOL_FRAMES, lanes=LANES
+    )
+    return Pool(data, folder / "bundle", video, folder / "truth.json", real)
