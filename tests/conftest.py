@@ -26,6 +26,14 @@ def synthetic_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return generate_dataset(tmp_path_factory.mktemp("synthetic"), identities=5, frames=40, seed=0)
 
 
+@pytest.fixture(scope="session")
+def pool(tmp_path_factory: pytest.TempPathFactory):
+    """A bundle trained by the real commands and a simulated pool video of unseen frames."""
+    from pipeline_support import build_pool
+
+    return build_pool(tmp_path_factory.mktemp("pool"))
+
+
 # --- MQTT: a real Mosquitto per test (tests/broker.py) ---------------------------------------
 
 BROKER_USER = "edge"
