@@ -322,27 +322,40 @@ install_bundle() {
         die "cannot rename the new bundle into place, $ETC/bundle is unchanged"
     fi
     say "bundle installed: $ETC/bundle (the one before is $ETC/bundle.previous)"
-    restart_service
+    restart_service && return 0
+    # The daemon refused the new bundle (it verified, but e.g. does not fit this config): go back
+    # to the one that ran, keeping the refused one as bundle.previous to look at.
+    [ -d "$previous" ] || die "the service did not start on the new bundle (journalctl -u $UNIT)"
+    swap_with_previous
+    restart_service || true
+    die "the service did not start on the new bundle; rolled back (journalctl -u $UNIT)"
 }
 
-rollback_bundle() {
+# swap_with_previous: exchange bundle and bundle.previous by three renames.
+swap_with_previous() {
     local current previous swap
     current=$(at "$ETC/bundle")
     previous=$current.previous
-    [ -d "$previous" ] || die "no $ETC/bundle.previous to roll back to"
-    require_sound_bundle "$previous"
     swap=$(mktemp -d "$(at "$ETC")/.bundle-swap.XXXXXX")
     rmdir "$swap"
     [ ! -d "$current" ] || mv -T "$current" "$swap"
     mv -T "$previous" "$current"
     [ ! -d "$swap" ] || mv -T "$swap" "$previous"
-    say "rolled back: $ETC/bundle is the previous bundle; run --rollback again to undo"
-    restart_service
 }
 
+rollback_bundle() {
+    [ -d "$(at "$ETC/bundle.previous")" ] || die "no $ETC/bundle.previous to roll back to"
+    require_sound_bundle "$(at "$ETC/bundle.previous")"
+    swap_with_previous
+    say "rolled back: $ETC/bundle is the previous bundle; run --rollback again to undo"
+    restart_service || die "the service did not start on the rolled-back bundle (journalctl -u $UNIT)"
+}
+
+# restart_service: restart an enabled service (waits for READY=1); false when it fails to start.
 restart_service() {
     live || return 0
-    ! systemctl is-enabled --quiet "$UNIT" || systemctl restart "$UNIT"
+    systemctl is-enabled --quiet "$UNIT" || return 0
+    systemctl restart "$UNIT"
 }
 
 # --- Uninstall -------------------------------------------------------------------------------

@@ -219,24 +219,54 @@ def test_root_without_python_is_refused(tmp_path):
 
 # --- Bundles -----------------------------------------------------------------------------------
 
-HEIGHT, WIDTH = 8, 6
+HEIGHT, WIDTH = 4, 2
+
+
+def tiny_model() -> bytes:
+    """A valid .tflite written directly with LiteRT's flatbuffer schema (no TensorFlow): one
+    FULLY_CONNECTED op from a (1, H, W, 3) float image to a (1, 128) "embedding"."""
+    flatbuffers = pytest.importorskip("flatbuffers")
+    np = pytest.importorskip("numpy")
+    schema = pytest.importorskip("ai_edge_litert.schema_py_generated")
+    size = HEIGHT * WIDTH * 3
+
+    def tensor(name: str, shape: list[int], buffer: int):
+        spec = schema.TensorT()
+        spec.name, spec.shape, spec.buffer = name, shape, buffer
+        spec.type = schema.TensorType.FLOAT32
+        return spec
+
+    code = schema.OperatorCodeT()
+    code.builtinCode = code.deprecatedBuiltinCode = schema.BuiltinOperator.FULLY_CONNECTED
+    code.version = 1
+    op = schema.OperatorT()
+    op.opcodeIndex, op.inputs, op.outputs = 0, [0, 1, -1], [2]
+    op.builtinOptionsType = schema.BuiltinOptions.FullyConnectedOptions
+    op.builtinOptions = schema.FullyConnectedOptionsT()
+    graph = schema.SubGraphT()
+    graph.tensors = [
+        tensor("image", [1, HEIGHT, WIDTH, 3], 0),
+        tensor("weights", [128, size], 1),
+        tensor("embedding", [1, 128], 0),
+    ]
+    graph.inputs, graph.outputs, graph.operators = [0], [2], [op]
+    weights = schema.BufferT()
+    weights.data = np.zeros(128 * size * 4, np.uint8)
+    model = schema.ModelT()
+    model.version, model.operatorCodes, model.subgraphs = 3, [code], [graph]
+    model.buffers = [schema.BufferT(), weights]
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
 
 
 @pytest.fixture(scope="module")
 def bundles(tmp_path_factory) -> dict[str, Path]:
-    """Two sound bundle archives ("a", "b") that differ, made per the contract: the model is a
-    tiny untrained float graph (verify checks hashes and shapes, not accuracy)."""
+    """Two sound bundle archives ("a", "b") that differ, written by the real bundle writer; the
+    model is untrained (verify checks hashes and shapes, not accuracy)."""
     pytest.importorskip("edge.bundle")
     writer = pytest.importorskip("convert.bundle_writer")
-    tf = pytest.importorskip("tensorflow")
-    model = tf.keras.Sequential(
-        [
-            tf.keras.Input((HEIGHT, WIDTH, 3)),
-            tf.keras.layers.Flatten(),
-            tf.keras.layers.Dense(128, name="embedding"),
-        ]
-    )
-    flatbuffer = tf.lite.TFLiteConverter.from_keras_model(model).convert()
+    flatbuffer = tiny_model()
     root = tmp_path_factory.mktemp("bundles")
     classifier = root / "classifier.npz"
     classifier.write_bytes(b"arrays are not read by verify")
