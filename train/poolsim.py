@@ -40,7 +40,9 @@ log = logging.getLogger(__name__)
 FOURCC_BY_SUFFIX = {".mp4": "mp4v", ".avi": "MJPG"}
 ROPE_BGR = ((110, 45, 20), (235, 235, 235))  # navy and white floats, alternating
 ROPE_SEGMENT = 24  # px per float colour
-FEATHER = 0.12  # fraction of the pasted width over which a crop fades into the pool
+# Fractions of the pasted width over which a crop fades into the pool: wider at the sides, where
+# real crops often hold a piece of their own lane rope.
+FEATHER_SIDES, FEATHER_ENDS = 0.2, 0.08
 SWIMMER_CONTRAST = 45  # max channel difference from the crop's water that counts as swimmer
 BORDER_PX = 8  # crop columns each side that sample its water colour
 MIN_BLOB_PX = 30
@@ -51,6 +53,8 @@ Box = tuple[int, int, int, int]
 
 @dataclass(frozen=True)
 class Pool:
+    """The frame's geometry: lanes, the columns swimmers keep to, and the pasted crop size."""
+
     width: int
     height: int
     lanes: int
@@ -77,6 +81,8 @@ class Pool:
 
 @dataclass(frozen=True)
 class Swimmer:
+    """One identity's plan for the whole video, drawn once from the seed so runs repeat."""
+
     identity: str
     crops: tuple[Path, ...]
     lane: int
@@ -180,9 +186,9 @@ def _load_crop(path: Path, width: int, height: int) -> tuple[np.ndarray, Box]:
 def swimmer_box(bgr: np.ndarray) -> Box:
     """Box of the pixels that stand out from the crop's own water, near its centre.
 
-    The water colour is the median of the left and right borders; a lane rope along a side
-    is left out by keeping only blobs that reach the central columns. Rough, but it follows
-    the swimmer's body (faint underwater legs included) better than a hue rule would."""
+    The water colour is the median of the left and right borders; a lane rope is left out by
+    keeping only blobs that reach the central columns and are not tall and thin. Rough, but it
+    follows the swimmer's body (faint underwater legs included) better than a hue rule would."""
     height, width = bgr.shape[:2]
     border = np.concatenate([bgr[:, :BORDER_PX], bgr[:, -BORDER_PX:]], axis=1).reshape(-1, 3)
     blurred = cv2.GaussianBlur(bgr.astype(np.float32), (0, 0), 2)
@@ -190,10 +196,7 @@ def swimmer_box(bgr: np.ndarray) -> Box:
     solid = (differs & (_feather_mask(width, height) > 0.5)).astype(np.uint8)
     solid = cv2.morphologyEx(solid, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))
     count, _, stats, _ = cv2.connectedComponentsWithStats(solid)
-    left, right = 0.3 * width, 0.7 * width
-    keep = [
-        s for s in stats[1:count] if s[4] >= MIN_BLOB_PX and s[0] < right and s[0] + s[2] > left
-    ]
+    keep = [s for s in stats[1:count] if _is_swimmer_blob(s, width, height)]
     if not keep:  # nothing but water: the whole crop stands in
         return (0, 0, width, height)
     x0, y0 = min(s[0] for s in keep), min(s[1] for s in keep)
@@ -201,12 +204,18 @@ def swimmer_box(bgr: np.ndarray) -> Box:
     return (int(x0), int(y0), int(x1 - x0), int(y1 - y0))
 
 
+def _is_swimmer_blob(stats: np.ndarray, width: int, height: int) -> bool:
+    """Big enough, reaching the central columns, and not a rope (tall and thin)."""
+    x, _, w, h, area = stats
+    rope = h >= 0.7 * height and w <= 0.15 * width
+    return area >= MIN_BLOB_PX and x < 0.7 * width and x + w > 0.3 * width and not rope
+
+
 @lru_cache(maxsize=8)
 def _feather_mask(width: int, height: int) -> np.ndarray:
     """1 inside, fading linearly to 0 at the crop's edges, so its own water blends into the pool."""
-    feather = max(1.0, FEATHER * width)
-    xs = np.minimum(np.arange(width), np.arange(width)[::-1]) / feather
-    ys = np.minimum(np.arange(height), np.arange(height)[::-1]) / feather
+    xs = np.minimum(np.arange(width), np.arange(width)[::-1]) / max(1.0, FEATHER_SIDES * width)
+    ys = np.minimum(np.arange(height), np.arange(height)[::-1]) / max(1.0, FEATHER_ENDS * width)
     return np.clip(np.minimum.outer(ys, xs), 0, 1).astype(np.float32)
 
 
