@@ -59,12 +59,17 @@ live() { [ -z "$ROOT" ]; }
 cleanup() { [ ${#SCRATCH[@]} -eq 0 ] || rm -rf -- "${SCRATCH[@]}"; }
 trap cleanup EXIT
 
+value_of() {
+    [ $# -ge 2 ] && [ -n "$2" ] || die "$1 needs a value"
+    printf '%s' "$2"
+}
+
 parse_args() {
     while [ $# -gt 0 ]; do
         case "$1" in
-            --root) ROOT=${2:?--root needs a directory}; shift ;;
-            --python) USE_PYTHON=${2:?--python needs an interpreter}; shift ;;
-            --bundle) BUNDLE_ARCHIVE=${2:?--bundle needs a .tar.gz}; shift ;;
+            --root) ROOT=$(value_of "$@"); shift ;;
+            --python) USE_PYTHON=$(value_of "$@"); shift ;;
+            --bundle) BUNDLE_ARCHIVE=$(value_of "$@"); shift ;;
             --rollback) ACTION=rollback ;;
             --uninstall) ACTION=uninstall ;;
             --purge) PURGE=1 ;;
@@ -154,9 +159,13 @@ use_existing_python() {
 build_venv() {
     local venv=$PREFIX/venv stamp
     install_apt_packages
-    [ -x "$venv/bin/python" ] || { python3 -m venv --system-site-packages "$venv"; say "created $venv"; }
+    # A venv whose Python went away (an OS upgrade) is rebuilt from scratch.
+    if ! "$venv/bin/python" -c '' 2>/dev/null; then
+        python3 -m venv --clear --system-site-packages "$venv"
+        say "created $venv"
+    fi
     PYTHON=$venv/bin/python
-    stamp=$(source_stamp)
+    stamp="$("$PYTHON" -V) $(source_stamp)"
     if [ "$(cat "$venv/.reid-edge-source" 2>/dev/null)" = "$stamp" ]; then
         return 0
     fi
@@ -250,10 +259,9 @@ install_unit() {
         systemctl is-enabled --quiet "$UNIT" || systemctl enable "$UNIT"
         if [ ! -d "$ETC/bundle" ]; then
             say "no bundle yet: the service starts after $PROG --bundle BUNDLE.tar.gz"
-        elif [ $changed -eq 1 ]; then
-            systemctl restart "$UNIT"
-        else
-            systemctl is-active --quiet "$UNIT" || systemctl start "$UNIT"
+        elif [ $changed -eq 1 ] || ! systemctl is-active --quiet "$UNIT"; then
+            # Type=notify: this waits for the daemon's READY=1.
+            systemctl restart "$UNIT" || die "the service did not start (journalctl -u $UNIT)"
         fi
     else
         # What `systemctl enable` does, done by hand for an image that boots later.
@@ -321,7 +329,11 @@ install_bundle() {
         [ ! -d "$previous" ] || mv -T "$previous" "$current"
         die "cannot rename the new bundle into place, $ETC/bundle is unchanged"
     fi
-    say "bundle installed: $ETC/bundle (the one before is $ETC/bundle.previous)"
+    if [ -d "$previous" ]; then
+        say "bundle installed: $ETC/bundle (the one before is $ETC/bundle.previous)"
+    else
+        say "bundle installed: $ETC/bundle"
+    fi
     restart_service && return 0
     # The daemon refused the new bundle (it verified, but e.g. does not fit this config): go back
     # to the one that ran, keeping the refused one as bundle.previous to look at.
