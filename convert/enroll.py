@@ -4,7 +4,7 @@ The crops in DIR/<swimmer id>/ are embedded by the bundle's own int8 model throu
 code (`edge.embed.Embedder`), so the gallery holds exactly what the Pi will compute. Those
 identities replace any of the same id in the gallery, the SVM is refitted on the whole gallery
 (same kernel, default C: the bundle does not record C) and the open-set threshold recalibrated
-on it. A new bundle is written; the input bundle is only read.
+for them. A new bundle is written; the input bundle is only read.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from edge.errors import BundleError, ImageError, ReidError
 from edge.preprocess import read_rgb
 from train.data import list_samples
 from train.errors import TrainError
-from train.openset import calibrate_threshold
+from train.openset import enrollment_threshold
 from train.svm import export_classifier, fit_classifier, load_classifier, save_classifier
 
 log = logging.getLogger(__name__)
@@ -46,9 +46,10 @@ class Enrollment:
 
 
 def refit(
-    arrays: dict[str, np.ndarray], embeddings: np.ndarray, labels: list[str]
+    arrays: dict[str, np.ndarray], embeddings: np.ndarray, labels: list[str], threshold: float
 ) -> tuple[dict[str, np.ndarray], float]:
-    """The classifier arrays with `labels`' identities replaced or added, and the new threshold."""
+    """The classifier arrays with `labels`' identities replaced or added, and the threshold
+    recalibrated for them (train.openset.enrollment_threshold)."""
     new_ids = set(labels)
     old_labels = np.asarray(arrays["gallery_labels"]).astype(str)
     keep = ~np.isin(old_labels, list(new_ids))
@@ -56,7 +57,7 @@ def refit(
     gallery_labels = [*old_labels[keep].tolist(), *labels]
     try:
         svc = fit_classifier(gallery, gallery_labels, kernel=str(arrays["kernel"]))
-        threshold = calibrate_threshold(gallery, gallery_labels)
+        threshold = enrollment_threshold(threshold, embeddings, labels)
     except TrainError as error:
         raise ReidError(f"cannot refit the classifier: {error}") from error
     return export_classifier(svc, gallery, gallery_labels), threshold
@@ -113,7 +114,9 @@ def enroll(bundle_path: Path, data: Path, out: Path) -> str:
     arrays = _classifier_arrays(bundle)
     embedder = Embedder(bundle.model_path, bundle.input_height, bundle.input_width)
     enrollment = read_enrollment(data, embedder)
-    new_arrays, threshold = refit(arrays, enrollment.embeddings, enrollment.labels)
+    new_arrays, threshold = refit(
+        arrays, enrollment.embeddings, enrollment.labels, bundle.unknown_threshold
+    )
     added = sorted(set(enrollment.labels))
     identities = dict(bundle.identities)
     identities.update({i: identities.get(i, f"Swimmer {i}") for i in added})

@@ -117,7 +117,7 @@ def test_enroll_adds_a_swimmer_and_leaves_the_input_alone(bundle, tmp_path, caps
     assert clf.classes == ("1", "2", "3", "4")
     assert list(clf.gallery_labels).count("4") == 10
     old = json.loads((bundle / "manifest.json").read_text())
-    assert new.unknown_threshold != old["unknown_threshold"] or new.created >= old["created"]
+    assert new.unknown_threshold <= old["unknown_threshold"]
     crops = [_crop("4", f) for f in range(10)]
     assert [p.swimmer_id for p in Identifier.from_bundle(new).identify(crops)] == ["4"] * 10
     before_enroll = Identifier.from_bundle(load_bundle(bundle)).identify(crops)
