@@ -1,8 +1,10 @@
 """Open-set benchmark: unknown swimmers rejected, known ones kept, enrollment without retraining.
 
 Leave-one-identity-out on the real crops with the time split (train.run.make_split). For each
-identity U: train the CNN on the others' earlier frames, fit the SVM and calibrate the threshold
-(train.openset) on their gallery, then measure, with edge.classify.Classifier:
+identity U: train the CNN on the others' earlier training frames (the last 20 % of each one's
+training frames, after a 10-frame gap, are kept from the CNN to calibrate the threshold, see
+train.openset), fit the SVM on all their training frames, then measure with
+edge.classify.Classifier:
   (a) U's crops (all of them) answered unknown          target >= 90 %
   (b) known swimmers' later frames answered unknown     target <=  2 %
 then enroll U from its earlier frames (convert.enroll.refit: no CNN retraining) and measure
@@ -31,7 +33,7 @@ import numpy as np
 
 from convert.enroll import refit
 from edge.classify import Classifier
-from train.data import load_images
+from train.data import load_images, time_split
 from train.fit import Recipe, configure_threads, embed, train_embedder
 from train.openset import calibrate_threshold
 from train.run import make_split
@@ -89,25 +91,32 @@ def compare_scores(clf, known_x, known_pred, unknown_x, unknown_pred) -> dict[st
     return result
 
 
-def build(gallery: np.ndarray, labels: list[str]) -> tuple[dict, float]:
-    svc = fit_classifier(gallery, labels)
-    return export_classifier(svc, gallery, labels), calibrate_threshold(gallery, labels)
+def build(e_tr: np.ndarray, y_tr: np.ndarray, known: np.ndarray, calib: np.ndarray):
+    """SVM on every known training frame; threshold from the calibration frames (not trained
+    on by the CNN) against the frames the CNN did train on."""
+    svc = fit_classifier(e_tr[known], list(y_tr[known]))
+    fit = known & ~calib
+    threshold = calibrate_threshold(
+        e_tr[fit], list(y_tr[fit]), e_tr[known & calib], list(y_tr[known & calib])
+    )
+    return export_classifier(svc, e_tr[known], list(y_tr[known])), threshold
 
 
 def run_fold(left_out: str, data: dict, recipe: Recipe) -> dict:
     """Train without `left_out`, measure (a) and (b), enroll it, measure (c) and (d)."""
-    y_tr, y_te = data["y_train"], data["y_test"]
+    y_tr, y_te, calib = data["y_train"], data["y_test"], data["calib"]
     known_tr = y_tr != left_out
+    cnn = known_tr & ~calib
     start = time.perf_counter()
-    model, history = train_embedder(data["x_train"][known_tr], list(y_tr[known_tr]), recipe, False)
+    model, history = train_embedder(data["x_train"][cnn], list(y_tr[cnn]), recipe, False)
     train_s = time.perf_counter() - start
     e_tr, e_te = embed(model, data["x_train"]), embed(model, data["x_test"])
-    arrays, threshold = build(e_tr[known_tr], list(y_tr[known_tr]))
+    arrays, threshold = build(e_tr, y_tr, known_tr, calib)
     clf = Classifier.from_arrays(arrays, threshold)
     unknown_x = np.concatenate([e_tr[~known_tr], e_te[y_te == left_out]])
     known_te = y_te != left_out
     before_unknown, before_known = clf.predict(unknown_x), clf.predict(e_te[known_te])
-    enrolled, threshold2 = refit(arrays, e_tr[~known_tr], list(y_tr[~known_tr]))
+    enrolled, threshold2 = refit(arrays, e_tr[~known_tr], list(y_tr[~known_tr]), threshold)
     after = Classifier.from_arrays(enrolled, threshold2).predict(e_te)
     after_ids = np.asarray([str(p.swimmer_id) for p in after])
     return {
@@ -141,9 +150,11 @@ def load(data_dir: Path, recipe: Recipe) -> dict:
     split = make_split(data_dir, "time", recipe.seed)
     x_train, kept_train, _ = load_images(split.train, recipe.height, recipe.width)
     x_test, kept_test, _ = load_images(split.test, recipe.height, recipe.width)
+    calib = {s.path for s in time_split(kept_train).test}
     return {
         "x_train": x_train,
         "y_train": np.asarray([s.identity for s in kept_train]),
+        "calib": np.asarray([s.path in calib for s in kept_train]),
         "x_test": x_test,
         "y_test": np.asarray([s.identity for s in kept_test]),
     }
@@ -192,6 +203,8 @@ def main() -> int:
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "data": str(args.data),
         "split": "time (train.run.make_split: last 20 % of each identity's frames, 10-frame gap)",
+        "calibration": "last 20 % of each known identity's training frames (10-frame gap), "
+        "not used to train the CNN; the SVM and gallery use all training frames",
         "embeddings": "float Keras model (train.fit.embed), not the int8 TFLite path",
         "quick": args.quick,
         "recipe": recipe.to_dict(),
