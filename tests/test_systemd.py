@@ -359,3 +359,105 @@ def test_rollback_without_a_previous_bundle_fails_clearly(python_env, bundles, t
     assert result.stderr.strip() == (
         "install.sh: error: no /etc/reid-edge/bundle.previous to roll back to"
     )
+
+
+# --- install.sh on a "live" system -------------------------------------------------------------
+
+FAKE_SYSTEMCTL = """#!/bin/bash
+# Test double: records each call; keeps enabled/active as files; `start`/`restart` fail while
+# $FAKE_STATE/refuse exists (a daemon that will not come up).
+echo "$*" >>"$FAKE_STATE/calls"
+set -- $(printf '%s\\n' "$@" | grep -v -e --quiet)
+case "$1" in
+    is-enabled) [ -e "$FAKE_STATE/enabled" ] ;;
+    is-active) [ -e "$FAKE_STATE/active" ] ;;
+    enable) touch "$FAKE_STATE/enabled" ;;
+    disable) rm -f "$FAKE_STATE/enabled" "$FAKE_STATE/active" ;;
+    start | restart) [ ! -e "$FAKE_STATE/refuse" ] && touch "$FAKE_STATE/active" ;;
+    daemon-reload) ;;
+    *) exit 9 ;;
+esac
+"""
+
+# Runs in a private mount namespace: /etc and /opt become copy-on-write overlays that vanish
+# with it, so install.sh writes its real paths and the machine is untouched.
+LIVE_DRIVER = """
+set -u
+mount --make-rprivate / && mount -t tmpfs tmpfs "$SCRATCH" || exit 77
+for dir in etc opt; do
+    mkdir -p "$SCRATCH/$dir/upper" "$SCRATCH/$dir/work"
+    mount -t overlay overlay -o "lowerdir=/$dir,upperdir=$SCRATCH/$dir/upper,\\
+workdir=$SCRATCH/$dir/work" "/$dir" || exit 77
+done
+step() {
+    echo "== $*"
+    bash "$INSTALL" --python "$PY" "$@" >"$FAKE_STATE/out" 2>&1
+    echo "rc=$?"
+    cat "$FAKE_STATE/calls" 2>/dev/null
+    rm -f "$FAKE_STATE/calls"
+    echo "live=$(grep -o 'runs/[ab]' /etc/reid-edge/bundle/manifest.json 2>/dev/null)"
+}
+step --bundle "$A"
+step --bundle "$A"
+step --bundle "$B"
+touch "$FAKE_STATE/refuse"
+step --bundle "$A"
+rm "$FAKE_STATE/refuse"
+step --uninstall
+echo "left=$(ls /etc/reid-edge /opt/reid-edge /etc/systemd/system/reid-edge.service 2>&1 | wc -l)"
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("unshare") is None, reason="needs root")
+def test_live_install_enables_restarts_and_rolls_back(python_env, bundles, tmp_path):
+    """Without --root: systemctl (a recording double) enables and starts the unit, a new
+    bundle restarts it, and a bundle the service will not start on is rolled back."""
+    state, scratch, fake = tmp_path / "state", tmp_path / "scratch", tmp_path / "bin"
+    for folder in (state, scratch, fake):
+        folder.mkdir()
+    (fake / "systemctl").write_text(FAKE_SYSTEMCTL)
+    (fake / "systemctl").chmod(0o755)
+    env = {
+        **os.environ,
+        "PATH": f"{fake}:{os.environ['PATH']}",
+        "PYTHONPATH": str(REPO),
+        "FAKE_STATE": str(state),
+        "SCRATCH": str(scratch),
+        "INSTALL": str(INSTALL),
+        "PY": str(python_env),
+        "A": str(bundles["a"]),
+        "B": str(bundles["b"]),
+    }
+    result = subprocess.run(
+        ["unshare", "--mount", "bash", "-c", LIVE_DRIVER],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    if result.returncode == 77 or "unshare failed" in result.stderr:
+        pytest.skip(f"no private mount namespace here: {result.stderr.strip()}")
+    steps = [block.splitlines() for block in result.stdout.split("== ")[1:]]
+    first, again, new, refused, removed = steps
+    unit = "reid-edge.service"
+    assert first[1:] == [
+        "rc=0",
+        f"is-enabled --quiet {unit}",  # the bundle swap: not enabled yet, no restart
+        "daemon-reload",
+        f"is-enabled --quiet {unit}",
+        f"enable {unit}",
+        f"restart {unit}",
+        "live=runs/a",
+    ]
+    assert again[1:] == [
+        "rc=0",
+        f"is-enabled --quiet {unit}",
+        f"is-active --quiet {unit}",
+        "live=runs/a",
+    ]
+    assert f"restart {unit}" in new and new[-1] == "live=runs/b"
+    assert refused[1] == "rc=1"
+    assert refused.count(f"restart {unit}") == 2  # the refused bundle, then the one that ran
+    assert refused[-1] == "live=runs/b"
+    assert removed[1:3] == ["rc=0", f"disable --now {unit}"]
+    assert result.stdout.strip().endswith("left=3")  # three "No such file" lines
