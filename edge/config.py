@@ -47,11 +47,16 @@ class DetectorConfig:
     max_area_frac: float = 0.08  # blobs larger than this are reflections or the deck
     model: str = ""  # kind = "tflite": an SSD-style detector (boxes, classes, scores, count)
     min_score: float = 0.5  # kind = "tflite": detections below this are ignored
-    # Added by the vision engineer. kind = "water": what counts as water, in OpenCV HSV units
-    # (hue 0-179; blue/cyan pool water is about 85-135).
+    # Added by the vision engineer. kind = "water", in OpenCV HSV units (hue 0-179). The water
+    # colour is measured on every frame (its median); a frame whose median is not blue/cyan
+    # enough (hue outside min..max or less saturated) is not a pool view: no detections.
     water_hue_min: int = 85
     water_hue_max: int = 135
-    water_min_saturation: int = 40  # greyer than this is not water (deck, white caps, splashes)
+    water_min_saturation: int = 40
+    # A pixel this close to the measured water colour is water; anything else may be a swimmer.
+    water_hue_tol: int = 10
+    water_sat_tol: int = 40
+    water_val_tol: int = 40
     # kind = "tflite": the class id kept (0 = "person" in COCO SSD models and a one-class
     # swimmer model) and how pixels map to a float input: (pixel - mean) / std.
     model_class: int = 0

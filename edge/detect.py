@@ -1,12 +1,15 @@
 """Finding swimmers in a top-view pool frame: by water colour (no model), or with a TFLite SSD.
 
-The default `WaterDetector` needs no model, so a new pool works on day one: from above, the
-water is the one big blue/cyan surface and a swimmer is whatever is not water. Lanes are
-vertical columns of equal width; clearing a thin band at every lane boundary both erases the
-lane ropes and splits two swimmers who touch across a rope. Rows and columns that are mostly
-not water (the deck at the pool's ends, a rope) are cleared too: a swimmer never fills one.
-Everything runs on a frame scaled down to `PROCESS_WIDTH` pixels, which is what keeps
-detection to a few ms on one Pi core.
+The default `WaterDetector` needs no model, so a new pool works on day one. From above, the
+water is the one big blue/cyan surface, so its colour is measured on every frame (the median,
+which follows daylight and lighting changes) and a swimmer is a blob that is not that colour.
+Lanes are vertical columns of equal width; clearing a thin band at every lane boundary both
+erases the lane ropes and splits two swimmers who touch across a rope. Rows and columns that
+are mostly not water (the deck at the pool's ends, a rope) are cleared too: a swimmer never
+fills one. A blob must also have a solid core (`CORE_FRAC` of a lane wide): thin things such as
+floor lines, rope remnants and spray go, while a swimmer's thin arms and legs stay attached to
+its body. Everything runs on a frame scaled down to `PROCESS_WIDTH` pixels, which is what keeps
+detection to a few ms on one core.
 
 `SsdDetector` runs a user-supplied TFLite detection model with the standard SSD outputs
 (boxes [1,N,4] as ymin,xmin,ymax,xmax in 0..1, classes [1,N], scores [1,N], count [1]).
@@ -29,11 +32,12 @@ from edge.types import Box, Detection
 log = logging.getLogger(__name__)
 
 PROCESS_WIDTH = 320  # frames are segmented at this width: 16x fewer pixels than 1280x720
+BLUR_SIGMA = 1.0  # (processing pixels) evens out water ripples and JPEG noise
+REFERENCE_STEP = 3  # the water colour is the median of every 3rd pixel each way
 NOMINAL_LANES = 8  # sizes the morphology when lane-aware splitting is off (lanes = 0)
 ROPE_HALF_FRAC = 0.05  # band cleared each side of a lane boundary, as a fraction of lane width
-OPEN_FRAC = 0.12  # opening kernel as a fraction of lane width: thinner things are ropes/lines
+CORE_FRAC = 0.12  # a blob needs a solid square this fraction of a lane wide to count
 CLOSE_SIZE = 5  # closing kernel (processing pixels): fills a swimmer's water-coloured holes
-WATER_MIN_VALUE = 40  # darker than this is not water (hair, dark suits, shadows)
 MIN_WATER_LINE = 0.25  # a row/column with less water than this is deck or a rope
 
 
@@ -44,10 +48,10 @@ class Detector(Protocol):
 
 
 class WaterDetector:
-    """Swimmers as the non-water blobs of a top-view pool, split at lane boundaries."""
+    """Swimmers as the blobs of a top-view pool that are not water-coloured, split at lanes."""
 
     def __init__(self, cfg: DetectorConfig) -> None:
-        if cfg.water_hue_min > cfg.water_hue_max or cfg.water_hue_max > 179:
+        if not cfg.water_hue_min <= cfg.water_hue_max <= 179:
             raise ConfigError(
                 f"detector.water_hue_min/max: need 0 <= min <= max <= 179, "
                 f"got {cfg.water_hue_min}..{cfg.water_hue_max}"
@@ -55,48 +59,70 @@ class WaterDetector:
         if cfg.min_area_frac >= cfg.max_area_frac:
             raise ConfigError("detector.min_area_frac must be smaller than max_area_frac")
         self.cfg = cfg
-        self._low = np.array([cfg.water_hue_min, cfg.water_min_saturation, WATER_MIN_VALUE])
-        self._high = np.array([cfg.water_hue_max, 255, 255])
+        self._tolerance = np.array([cfg.water_hue_tol, cfg.water_sat_tol, cfg.water_val_tol])
         self._close = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (CLOSE_SIZE, CLOSE_SIZE))
+        self._no_water = False  # for logging the change only, not every frame
 
     def detect(self, bgr: np.ndarray) -> list[Detection]:
         height, width = bgr.shape[:2]
         small = _downscale(bgr)
         mask = self.foreground(small)
-        count, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        size = self._core_size(small.shape[1])
+        core = cv2.erode(mask, cv2.getStructuringElement(cv2.MORPH_RECT, (size, size)))
+        solid = np.zeros(count, bool)
+        solid[labels[core > 0]] = True
         sx, sy = width / small.shape[1], height / small.shape[0]
         total = small.shape[0] * small.shape[1]
         detections = []
-        for x, y, w, h, area in stats[1:count]:
-            if not self.cfg.min_area_frac <= area / total <= self.cfg.max_area_frac:
-                continue
-            box = Box(round(x * sx), round(y * sy), round(w * sx), round(h * sy))
-            detections.append(Detection(box.clip(width, height), 1.0))
+        for label in np.flatnonzero(solid[1:]) + 1:
+            x, y, w, h, area = stats[label]
+            if self.cfg.min_area_frac <= area / total <= self.cfg.max_area_frac:
+                box = Box(round(x * sx), round(y * sy), round(w * sx), round(h * sy))
+                detections.append(Detection(box.clip(width, height), 1.0))
         return detections
 
     def foreground(self, small: np.ndarray) -> np.ndarray:
-        """The not-water mask (uint8 0/255) of a downscaled frame, ropes cut away."""
-        hsv = cv2.cvtColor(small, cv2.COLOR_BGR2HSV)
-        water = cv2.inRange(hsv, self._low, self._high)
+        """The not-water mask (uint8 0/255) of a downscaled frame, ropes and deck cut away."""
+        hsv = cv2.cvtColor(cv2.GaussianBlur(small, (0, 0), BLUR_SIGMA), cv2.COLOR_BGR2HSV)
+        reference = self.water_colour(hsv)
+        if reference is None:
+            return np.zeros(hsv.shape[:2], np.uint8)
+        low = np.clip(reference - self._tolerance, 0, 255)
+        water = cv2.inRange(hsv, low, np.clip(reference + self._tolerance, 0, 255))
         mask = cv2.bitwise_not(water)
         # Rows and columns that are hardly water are deck or rope, never a swimmer's middle.
         mask[cv2.reduce(water, 1, cv2.REDUCE_AVG).ravel() < MIN_WATER_LINE * 255, :] = 0
         mask[:, cv2.reduce(water, 0, cv2.REDUCE_AVG).ravel() < MIN_WATER_LINE * 255] = 0
         mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, self._close)
-        width = small.shape[1]
         if self.cfg.lanes:
-            lane = width / self.cfg.lanes
+            lane = small.shape[1] / self.cfg.lanes
             half = max(1, round(ROPE_HALF_FRAC * lane))
             for k in range(self.cfg.lanes + 1):
                 edge = round(k * lane)
                 mask[:, max(0, edge - half) : edge + half] = 0
-        size = self._open_size(width)
-        kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (size, size))
-        return cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel)
+        return mask
 
-    def _open_size(self, width: int) -> int:
+    def water_colour(self, hsv: np.ndarray) -> np.ndarray | None:
+        """The frame's median HSV colour, or None (logged once) when that is not pool water."""
+        sample = hsv[::REFERENCE_STEP, ::REFERENCE_STEP].reshape(-1, 3)
+        reference = np.median(sample, axis=0)
+        hue, saturation = reference[0], reference[1]
+        no_water = not (
+            self.cfg.water_hue_min <= hue <= self.cfg.water_hue_max
+            and saturation >= self.cfg.water_min_saturation
+        )
+        if no_water != self._no_water:
+            self._no_water = no_water
+            if no_water:
+                log.warning("frame is not mostly water (median HSV %s): no detections", reference)
+            else:
+                log.info("water in view again (median HSV %s)", reference)
+        return None if no_water else reference
+
+    def _core_size(self, width: int) -> int:
         lane = width / (self.cfg.lanes or NOMINAL_LANES)
-        return max(3, round(OPEN_FRAC * lane))
+        return max(3, round(CORE_FRAC * lane))
 
 
 def _downscale(bgr: np.ndarray) -> np.ndarray:
@@ -104,7 +130,7 @@ def _downscale(bgr: np.ndarray) -> np.ndarray:
     if width <= PROCESS_WIDTH:
         return bgr
     size = (PROCESS_WIDTH, max(1, round(height * PROCESS_WIDTH / width)))
-    return cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
+    return cv2.resize(bgr, size, interpolation=cv2.INTER_LINEAR)
 
 
 ROLES = ("boxes", "classes", "scores", "count")

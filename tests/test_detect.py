@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from pathlib import Path
 
@@ -213,3 +214,26 @@ def test_not_an_ssd_model_is_a_model_error(tmp_path: Path) -> None:
         make_detector(DetectorConfig(kind="tflite", model=str(tmp_path / "plain.tflite")))
     with pytest.raises(ModelError, match="not found"):
         make_detector(DetectorConfig(kind="tflite", model=str(tmp_path / "missing.tflite")))
+
+
+def test_water_colour_is_measured_not_assumed() -> None:
+    image = pool()
+    image[:] = (190, 170, 40)  # a greener, cyan pool: hue about 92 instead of 105
+    for k in range(LANES + 1):
+        cv2.line(image, (round(k * LANE), 0), (round(k * LANE), H), (220, 220, 220), 6)
+    truth = [swimmer(image, round(3.5 * LANE), 300), swimmer(image, round(6.5 * LANE), 500)]
+    found = [d.box for d in WaterDetector(DetectorConfig()).detect(image)]
+    assert match(truth, found, 0.7), found
+
+
+def test_a_frame_that_is_not_a_pool_gives_nothing_and_says_so_once(caplog) -> None:
+    caplog.set_level(logging.INFO, logger="edge.detect")
+    detector = WaterDetector(DetectorConfig())
+    grey = np.full((H, W, 3), 128, np.uint8)
+    swimmer(grey, 200, 300)
+    assert detector.detect(grey) == [] and detector.detect(grey) == []
+    assert caplog.text.count("not mostly water") == 1
+    image = pool()
+    swimmer(image, 80, 300)
+    assert len(detector.detect(image)) == 1
+    assert "water in view again" in caplog.text
