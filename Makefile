@@ -13,8 +13,10 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[train,edge,demo,dev]'
 	touch $@
 
+DEMO_ARGS ?=
+
 demo: setup
-	$(BIN)/reid-demo --out demo-out
+	$(BIN)/reid-demo --out demo-out $(DEMO_ARGS)
 
 test: setup
 	$(BIN)/ruff check .

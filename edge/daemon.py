@@ -53,6 +53,7 @@ class Daemon:
         self.publisher = Publisher(config.mqtt, config.device, self.spool)
         self.notifier = Notifier()
         self.timer = StageTimer()
+        self.last_frame: Frame | None = None  # `end` events at shutdown carry its index and time
 
     def run(self, stop: threading.Event) -> None:
         source = open_source(self.config.source)
@@ -78,8 +79,9 @@ class Daemon:
         finally:
             self.notifier.stopping()
             source.close()
-            if self.tracker is not None:
-                self._publish(self.tracker.finish(), time.time())
+            if self.tracker is not None and self.last_frame is not None:
+                last = self.last_frame
+                self._publish(self.tracker.finish(), last.ts, last.index)
             self.publisher.publish_stats(self._stats())
             self.publisher.stop()
             self.spool.close()
@@ -104,8 +106,9 @@ class Daemon:
         with self.timer.stage("publish"):
             self._publish(changes, frame.ts, frame.index)
         self.timer.frame_done()
+        self.last_frame = frame
 
-    def _publish(self, changes: list[TrackChange], ts: float, frame_index: int = -1) -> None:
+    def _publish(self, changes: list[TrackChange], ts: float, frame_index: int) -> None:
         device = self.config.device
         for change in changes:
             self.publisher.publish_event(

@@ -1,0 +1,110 @@
+"""Frames per second and milliseconds per stage of the real daemon on a 1280×720 8-lane video.
+
+    python bench/pipeline.py --bundle BUNDLE [--data DIR] [--frames N] [--out JSON]
+
+The daemon runs in this process on one thread (interpreter threads = 1, OpenCV threads = 1),
+publishing to a local Mosquitto; the figures are the daemon's own `stats` message covering the
+whole video (decode, detect, crop, embed, classify, track, publish), read back over MQTT.
+The pool is simulated from the crops' later (time-split test) frames, 8 swimmers at most.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+import cv2
+import paho.mqtt.client as mqtt
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from demo.broker import start_broker  # noqa: E402
+from demo.run import later_frames  # noqa: E402
+from edge.config import parse_config  # noqa: E402
+from edge.daemon import Daemon  # noqa: E402
+from train.poolsim import simulate_pool  # noqa: E402
+
+DEFAULT_DATA = REPO.parent / "shared" / "data" / "swimmers"
+DEFAULT_OUT = REPO / "bench" / "results" / "pipeline.json"
+GOAL_FPS = 25.0
+GOAL_DETECT_SHARE = 0.25
+
+
+def measure(bundle: Path, video: Path, folder: Path) -> dict:
+    broker = start_broker()
+    stats: list[dict] = []
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    client.on_message = lambda _c, _u, message: stats.append(json.loads(message.payload))
+    client.connect(broker.host, broker.port)
+    client.subscribe("bench/+/stats")
+    client.loop_start()
+    config = parse_config(
+        {
+            "device": {"name": "bench", "state_dir": str(folder / "state")},
+            "source": {"kind": "video", "uri": str(video)},
+            "bundle": {"path": str(bundle), "threads": 1},
+            "mqtt": {
+                "host": broker.host,
+                "port": broker.port,
+                "prefix": "bench",
+                "stats_interval_s": 3600.0,
+            },
+        }
+    )
+    try:
+        Daemon(config).run(threading.Event())
+        threading.Event().wait(1.0)
+    finally:
+        client.loop_stop()
+        broker.stop()
+    return stats[-1]  # the closing report: every frame after the first
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bundle", type=Path, required=True)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--frames", type=int, default=500)
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    args = parser.parse_args()
+    cv2.setNumThreads(1)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        video = simulate_pool(
+            later_frames(args.data), folder / "pool.avi", folder / "truth.json", args.frames
+        )
+        final = measure(args.bundle, video, folder)
+    stage_ms = final["stage_ms"]
+    frame_ms = sum(stage_ms.values())
+    result = {
+        "what": "reid-edge on a simulated 1280x720 8-lane pool video, one thread",
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
+        "load_average": os.getloadavg()[0],
+        "frames": final["frames"],
+        "fps": final["fps"],
+        "stage_ms": stage_ms,
+        "frame_ms": round(frame_ms, 3),
+        "detect_share": round(stage_ms["detect"] / frame_ms, 3),
+        "largest_stage": max(stage_ms, key=stage_ms.get),
+        "goals": {"fps": GOAL_FPS, "detect_share_max": GOAL_DETECT_SHARE},
+    }
+    result["meets_goals"] = (
+        result["fps"] >= GOAL_FPS and result["detect_share"] <= GOAL_DETECT_SHARE
+    )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
