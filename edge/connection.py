@@ -83,6 +83,15 @@ def describe_connect_error(
     return f"cannot connect to broker {where}: {error or 'unknown error'}"
 
 
+def describe_early_close(detail: str | None, host: str, port: int, tls: bool = False) -> str:
+    """The broker hung up before its CONNACK: with TLS 1.3 that is how a rejected client
+    certificate shows; `detail` is paho's last error log line, which names the alert."""
+    detail = detail or "no reason given"
+    if tls:
+        return f"TLS handshake with {host}:{port} failed: the broker closed the session ({detail})"
+    return f"broker {host}:{port} closed the connection before accepting it ({detail})"
+
+
 def describe_refusal(reason: ReasonCode, host: str, port: int) -> str:
     """The broker's CONNACK refusal (bad password, not authorised...) as one line."""
     return f"broker {host}:{port} refused the connection: {reason.getName()}"

@@ -25,6 +25,7 @@ import time
 from typing import Any
 
 from paho.mqtt.client import Client, ConnectFlags, DisconnectFlags
+from paho.mqtt.enums import LogLevel
 from paho.mqtt.reasoncodes import ReasonCode
 
 from edge.config import DeviceConfig, MqttConfig
@@ -33,6 +34,7 @@ from edge.connection import (
     STATS,
     STATUS,
     describe_connect_error,
+    describe_early_close,
     describe_refusal,
     make_client,
     topic,
@@ -64,6 +66,8 @@ class Publisher:
         self._client.on_connect_fail = self._on_connect_fail
         self._client.on_disconnect = self._on_disconnect
         self._client.on_publish = self._on_publish
+        self._client.on_pre_connect = self._on_pre_connect
+        self._client.on_log = self._on_log
         self._lock = threading.Lock()
         self._acked_cond = threading.Condition(self._lock)
         self._inflight: dict[int, int] = {}  # paho mid -> spool row id
@@ -74,6 +78,8 @@ class Publisher:
         self._pump_lock = threading.Lock()
         self._state = "stopped"
         self._last_error: str | None = None
+        self._paho_error: str | None = None  # paho's last error log line in this attempt
+        self._reported = False  # this attempt's failure is already logged
         self._connects = 0
         self._acked = 0
 
@@ -210,7 +216,15 @@ class Publisher:
             describe_connect_error(cause, self._cfg.host, self._cfg.port, self._cfg.tls.enabled)
         )
 
+    def _on_pre_connect(self, _client: Client, _userdata: Any) -> None:
+        self._paho_error, self._reported = None, False
+
+    def _on_log(self, _client: Client, _userdata: Any, level: int, message: str) -> None:
+        if level == LogLevel.MQTT_LOG_ERR:
+            self._paho_error = message
+
     def _failed(self, message: str) -> None:
+        self._reported = True
         self._last_error = message
         if self._state != "stopped":
             self._state = "disconnected"
@@ -225,6 +239,10 @@ class Publisher:
             if self._state != "stopped":
                 self._state = "disconnected"
             self._acked_cond.notify_all()
+        if not was_connected and not self._reported and self._state != "stopped":
+            cfg = self._cfg
+            detail = self._paho_error
+            self._failed(describe_early_close(detail, cfg.host, cfg.port, cfg.tls.enabled))
         if was_connected:
             self._last_error = f"connection lost: {reason.getName()}"
             log.warning("lost the MQTT broker (%s); %d event(s) spooled, reconnecting",

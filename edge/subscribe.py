@@ -23,9 +23,16 @@ import time
 from collections import deque
 from typing import Any
 
+from paho.mqtt.enums import LogLevel, MQTTErrorCode
+
 from edge.cli import run_main, setup_logging
 from edge.config import MqttConfig, TlsConfig
-from edge.connection import describe_connect_error, describe_refusal, make_client
+from edge.connection import (
+    describe_connect_error,
+    describe_early_close,
+    describe_refusal,
+    make_client,
+)
 from edge.credentials import read_password
 from edge.errors import BrokerError
 from edge.events import Event
@@ -35,6 +42,7 @@ log = logging.getLogger(__name__)
 DEFAULT_TOPIC = "reid/+/events"
 PLAIN_PORT, TLS_PORT = 1883, 8883
 RECONNECT_MIN_S, RECONNECT_MAX_S = 1, 30
+CONNACK_TIMEOUT_S = 30.0
 SEEN_IDS = 10_000  # event_ids remembered for de-duplication
 
 
@@ -70,20 +78,23 @@ class _Session:
         self.printed = 0
         self.refused: str | None = None
         self.connected_once = False
+        self.paho_error: str | None = None  # paho's last error log line
         self._seen: deque[str] = deque(maxlen=SEEN_IDS)
 
     def on_connect(self, client: Any, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         if reason.is_failure:
             self.refused = describe_refusal(reason, self.args.host, self.args.port)
-            if not self.connected_once:
-                client.disconnect()
-            else:
+            if self.connected_once:
                 log.warning("%s; retrying", self.refused)
             return
         if self.connected_once:
             log.warning("reconnected to %s:%d", self.args.host, self.args.port)
         self.connected_once = True
         client.subscribe(self.args.topic, qos=1)
+
+    def on_log(self, _client: Any, _userdata: Any, level: int, message: str) -> None:
+        if level == LogLevel.MQTT_LOG_ERR:
+            self.paho_error = message
 
     def on_disconnect(self, _c: Any, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         if self.connected_once and not self._done:
@@ -121,19 +132,33 @@ def subscribe(args: argparse.Namespace) -> int:
     client.on_connect = session.on_connect
     client.on_disconnect = session.on_disconnect
     client.on_message = session.on_message
+    client.on_log = session.on_log
     try:
         client.connect(args.host, args.port, keepalive=MqttConfig.keepalive_s)
     except OSError as error:
-        raise BrokerError(
-            describe_connect_error(error, args.host, args.port, tls.enabled)
-        ) from None
+        reason = describe_connect_error(error, args.host, args.port, tls.enabled)
+        raise BrokerError(reason) from None
+    _await_connack(client, session)
     try:
-        client.loop_forever(retry_first_connection=False)
+        client.loop_forever()
     except BrokenPipeError:  # `reid-subscribe | head`: the reader left
         return 0
-    if session.refused and not session.connected_once:
-        raise BrokerError(session.refused)
     return 0
+
+
+def _await_connack(client: Any, session: _Session) -> None:
+    """Run the network loop until the broker accepts us; anything else is a `BrokerError`."""
+    args = session.args
+    deadline = time.monotonic() + CONNACK_TIMEOUT_S
+    while not session.connected_once:
+        rc = client.loop(timeout=1.0)
+        if session.refused is not None:
+            raise BrokerError(session.refused)
+        if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:  # hung up before its CONNACK
+            tls = bool(args.tls_ca)
+            raise BrokerError(describe_early_close(session.paho_error, args.host, args.port, tls))
+        if time.monotonic() > deadline:
+            raise BrokerError(f"broker {args.host}:{args.port} did not answer our CONNECT")
 
 
 def main(argv: list[str] | None = None) -> int:

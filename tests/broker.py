@@ -54,6 +54,8 @@ class Pki:
     server_key: Path
     expired_cert: Path
     other_ca: Path  # a CA that signed nothing the broker presents
+    client_cert: Path  # for brokers that require a client certificate
+    client_key: Path
 
 
 def make_pki(folder: Path) -> Pki:
@@ -65,19 +67,24 @@ def make_pki(folder: Path) -> Pki:
     for name in ("ca", "other-ca"):
         _openssl("req", "-x509", *ec, *ca_ext, "-keyout", f"{name}.key", "-out", f"{name}.crt",
                  "-days", "2", "-subj", f"/CN=reid test {name}", cwd=folder)  # fmt: skip
-    _openssl("req", "-new", *ec, "-keyout", "server.key", "-out", "server.csr",
-             "-subj", "/CN=localhost", cwd=folder)  # fmt: skip
+    for name in ("server", "client"):
+        _openssl("req", "-new", *ec, "-keyout", f"{name}.key", "-out", f"{name}.csr",
+                 "-subj", f"/CN=reid-test-{name}", cwd=folder)  # fmt: skip
     (folder / "server.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-    for name, days in (("server", "2"), ("expired", "-1")):  # -1: notAfter before notBefore
-        _openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+    (folder / "client.ext").write_text("extendedKeyUsage=clientAuth\n")
+    signed = (("server", "server", "2"), ("expired", "server", "-1"), ("client", "client", "2"))
+    for name, csr, days in signed:  # -1 day: notAfter before notBefore, an expired cert
+        _openssl("x509", "-req", "-in", f"{csr}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
                  "-CAcreateserial", "-out", f"{name}.crt", "-days", days,
-                 "-extfile", "server.ext", cwd=folder)  # fmt: skip
+                 "-extfile", f"{csr}.ext", cwd=folder)  # fmt: skip
     return Pki(
         ca=folder / "ca.crt",
         server_cert=folder / "server.crt",
         server_key=folder / "server.key",
         expired_cert=folder / "expired.crt",
         other_ca=folder / "other-ca.crt",
+        client_cert=folder / "client.crt",
+        client_key=folder / "client.key",
     )
 
 
@@ -91,6 +98,7 @@ class Broker:
         pki: Pki | None = None,
         server_cert: Path | None = None,
         persistent: bool = False,
+        require_client_cert: bool = False,
     ) -> None:
         self.workdir = workdir
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -100,7 +108,10 @@ class Broker:
         self.log_path = workdir / "mosquitto.log"
         self._process: subprocess.Popen[bytes] | None = None
         self._config = workdir / "mosquitto.conf"
-        self._config.write_text(self._config_text(users, pki, server_cert, persistent))
+        text = self._config_text(users, pki, server_cert, persistent)
+        if require_client_cert:  # applies to the TLS listener, the last one
+            text += "require_certificate true\n"
+        self._config.write_text(text)
 
     def _config_text(
         self, users: dict[str, str] | None, pki: Pki | None, server_cert: Path | None,

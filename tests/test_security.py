@@ -6,6 +6,7 @@ crash, and never a quiet fallback to plaintext.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 
@@ -30,7 +31,7 @@ def publisher_for(tmp_path: Path, monkeypatch):
     made: list[Publisher] = []
 
     def make(port: int, password: str | None, ca: Path | None, host: str = "127.0.0.1",
-             credential: bool = False):  # fmt: skip
+             credential: bool = False, cert: tuple[Path, Path] | None = None):  # fmt: skip
         monkeypatch.delenv(CREDENTIALS_DIRECTORY, raising=False)
         monkeypatch.delenv(PASSWORD_ENV, raising=False)
         if password is not None and credential:  # systemd's LoadCredential= directory
@@ -41,6 +42,8 @@ def publisher_for(tmp_path: Path, monkeypatch):
         elif password is not None:
             monkeypatch.setenv(PASSWORD_ENV, password)
         tls = TlsConfig(enabled=True, ca_file=str(ca)) if ca else TlsConfig()
+        if cert:
+            tls = dataclasses.replace(tls, cert_file=str(cert[0]), key_file=str(cert[1]))
         fast = {"keepalive_s": 5, "reconnect_min_s": 0.2, "reconnect_max_s": 0.5}
         mqtt = MqttConfig(host=host, port=port, username=BROKER_USER, password_env=PASSWORD_ENV,
                           tls=tls, **fast)  # fmt: skip
@@ -127,6 +130,17 @@ def test_an_unresolvable_host_is_retried_and_reported(publisher_for, caplog):
     publisher = publisher_for(1883, BROKER_PASSWORD, None, host="no-such-host.invalid")
     line = assert_retried_without_secret(caplog, publisher, "cannot resolve broker host")
     assert "no-such-host.invalid" in line
+
+
+def test_a_client_certificate_is_presented_when_required(make_broker, pki, publisher_for, caplog):
+    caplog.set_level(logging.WARNING)
+    broker = make_broker(users={BROKER_USER: BROKER_PASSWORD}, pki=pki, require_client_cert=True)
+    with_cert = publisher_for(broker.tls_port, BROKER_PASSWORD, pki.ca,
+                              cert=(pki.client_cert, pki.client_key))  # fmt: skip
+    assert wait_until(lambda: with_cert.connected)
+    without = publisher_for(broker.tls_port, BROKER_PASSWORD, pki.ca)
+    line = assert_retried_without_secret(caplog, without, "TLS handshake")
+    assert "certificate required" in line
 
 
 def test_a_missing_ca_file_is_a_config_error(tmp_path: Path):

@@ -116,3 +116,10 @@ def test_an_untrusted_broker_certificate_is_one_line(secure_broker, pki, capsys)
     argv = ["--port", str(secure_broker.tls_port), "--tls-ca", str(pki.other_ca)]
     assert main(argv) == 2
     assert "TLS handshake" in capsys.readouterr().err
+
+
+def test_a_required_client_certificate_that_is_missing_is_one_line(make_broker, pki, capsys):
+    broker = make_broker(pki=pki, require_client_cert=True)
+    assert main(["--port", str(broker.tls_port), "--tls-ca", str(pki.ca)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "certificate required" in err
