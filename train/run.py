@@ -71,7 +71,8 @@ def train_run(
     seconds = time.perf_counter() - start
     gallery, queries = embed(model, x_train), embed(model, x_test)
     svc = fit_classifier(gallery, y_train, kernel=kernel, C=C)
-    threshold = calibrate_threshold(gallery, y_train)
+    # Genuine open-set scores must come from frames the CNN never trained on: the test split's.
+    threshold = calibrate_threshold(gallery, y_train, queries, y_test)
     predicted = [str(p) for p in svc.predict(queries)] if len(queries) else []
 
     metrics = {
