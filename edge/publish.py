@@ -10,9 +10,9 @@ reconnects with back-off between `reconnect_min_s` and `reconnect_max_s`, and ru
 Every failure (DNS, refused TCP, TLS handshake, CONNACK "not authorised") is one log line and
 another try later, never a crash and never a busy loop; the state is exposed by `stats()`.
 
-Threads: the daemon's thread calls `publish_event`; paho's thread acknowledges. Neither holds
-our lock while calling into paho (paho calls `on_publish` holding its own lock), and one pump at
-a time hands rows over, so the order on the wire is the order in the spool.
+Threads: the daemon's thread calls `publish_event`; paho's thread acknowledges. No lock of ours
+is held while calling into paho (paho calls `on_publish` holding its own lock), and one pump at
+a time hands rows over (`InflightWindow`), so the order on the wire is the order in the spool.
 """
 
 from __future__ import annotations
@@ -42,11 +42,11 @@ from edge.connection import (
 from edge.credentials import read_password
 from edge.errors import SpoolError
 from edge.events import Event
+from edge.inflight import InflightWindow
 from edge.spool import Spool
 
 log = logging.getLogger(__name__)
 
-MAX_INFLIGHT = 20  # events handed to paho and not yet acknowledged
 STOP_TIMEOUT_S = 5.0  # how long stop() waits for the spool to drain
 ONLINE, OFFLINE = "online", "offline"  # retained payloads of PREFIX/DEVICE/status
 
@@ -68,12 +68,8 @@ class Publisher:
         self._client.on_publish = self._on_publish
         self._client.on_pre_connect = self._on_pre_connect
         self._client.on_log = self._on_log
-        self._lock = threading.Lock()
-        self._acked_cond = threading.Condition(self._lock)
-        self._inflight: dict[int, int] = {}  # paho mid -> spool row id
-        self._early_acks: set[int] = set()  # PUBACKs that beat the mid's registration
-        self._sending = False
-        self._cursor = 0  # highest spool row id handed to paho
+        self._window = InflightWindow(spool)
+        self._acked_cond = threading.Condition()
         self._pump_wanted = False
         self._pump_lock = threading.Lock()
         self._state = "stopped"
@@ -159,28 +155,16 @@ class Publisher:
                 return
 
     def _send_window(self) -> None:
-        with self._lock:
-            room = MAX_INFLIGHT - len(self._inflight)
-            if self._state != "connected" or room <= 0:
-                return
-            rows = self._spool.peek(after=self._cursor, limit=room)
-            if not rows:
-                return
-            self._cursor = rows[-1].row_id
-            self._sending = True
-        acked = []
-        for row in rows:
-            info = self._client.publish(self._topics[EVENTS], row.payload, qos=1)
-            with self._lock:
-                if info.mid in self._early_acks:
-                    acked.append(row.row_id)
-                else:
-                    self._inflight[info.mid] = row.row_id
-        with self._lock:
-            self._sending = False
-            self._early_acks.clear()
-        for row_id in acked:
-            self._acknowledged(row_id)
+        if self._state != "connected":
+            return
+        rows = self._window.take()
+        try:
+            for row in rows:
+                info = self._client.publish(self._topics[EVENTS], row.payload, qos=1)
+                if self._window.sent(info.mid, row.row_id):
+                    self._acknowledged(row.row_id)
+        finally:
+            self._window.close_batch()
 
     def _acknowledged(self, row_id: int) -> None:
         try:
@@ -203,10 +187,8 @@ class Publisher:
         self._last_error = None
         log.info("connected to MQTT broker %s:%d", self._cfg.host, self._cfg.port)
         client.publish(self._topics[STATUS], ONLINE, qos=1, retain=True)
-        with self._lock:
-            self._state = "connected"
-            resending = bool(self._inflight)  # paho re-sends those first; their acks pump
-        if not resending:
+        self._state = "connected"
+        if not self._window:  # else paho re-sends those first, and their PUBACKs pump
             self._pump()
 
     def _on_connect_fail(self, _client: Client, _userdata: Any) -> None:
@@ -249,11 +231,7 @@ class Publisher:
                         reason.getName(), len(self._spool))  # fmt: skip
 
     def _on_publish(self, _c: Client, _u: Any, mid: int, _r: ReasonCode, _p: Any) -> None:
-        with self._lock:
-            row_id = self._inflight.pop(mid, None)
-            if row_id is None:
-                if self._sending:
-                    self._early_acks.add(mid)
-                return
-        self._acknowledged(row_id)
-        self._pump()
+        row_id = self._window.acked(mid)
+        if row_id is not None:
+            self._acknowledged(row_id)
+            self._pump()
