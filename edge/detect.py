@@ -39,6 +39,7 @@ ROPE_HALF_FRAC = 0.05  # band cleared each side of a lane boundary, as a fractio
 CORE_FRAC = 0.12  # a blob needs a solid square this fraction of a lane wide to count
 CLOSE_SIZE = 5  # closing kernel (processing pixels): fills a swimmer's water-coloured holes
 MIN_WATER_LINE = 0.25  # a row/column with less water than this is deck or a rope
+DEEP_HUE_FRAC = 0.5  # darker water-like pixels must be this much closer in hue to count
 
 
 class Detector(Protocol):
@@ -90,6 +91,11 @@ class WaterDetector:
             return np.zeros(hsv.shape[:2], np.uint8)
         low = np.clip(reference - self._tolerance, 0, 255)
         water = cv2.inRange(hsv, low, np.clip(reference + self._tolerance, 0, 255))
+        # Darker but no less saturated with the water's own hue: shadow, floor line, deep water.
+        hue = DEEP_HUE_FRAC * self.cfg.water_hue_tol
+        deep_low = np.array([reference[0] - hue, reference[1], 0])
+        deep_high = np.array([reference[0] + hue, 255, reference[2]])
+        water |= cv2.inRange(hsv, deep_low, deep_high)
         mask = cv2.bitwise_not(water)
         # Rows and columns that are hardly water are deck or rope, never a swimmer's middle.
         mask[cv2.reduce(water, 1, cv2.REDUCE_AVG).ravel() < MIN_WATER_LINE * 255, :] = 0
