@@ -19,6 +19,8 @@ readonly STATE=/var/lib/reid-edge
 readonly UNIT_DIR=/etc/systemd/system
 readonly WANTS_DIR=/etc/systemd/system/multi-user.target.wants
 readonly APT_PACKAGES=(python3-venv python3-picamera2)
+# What the wheel is built from (pyproject.toml's readme and package folders).
+readonly SOURCE_ITEMS=(pyproject.toml README.md edge train convert demo)
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 readonly REPO
 readonly EXAMPLE_CONFIG="$REPO/examples/reid-edge.toml"
@@ -28,6 +30,7 @@ PYTHON=""
 USE_PYTHON=""
 BUNDLE_ARCHIVE=""
 UNPACKED=""
+SOURCE=""
 ACTION=install
 PURGE=0
 SCRATCH=()
@@ -165,12 +168,27 @@ build_venv() {
         say "created $venv"
     fi
     PYTHON=$venv/bin/python
-    stamp="$("$PYTHON" -V) $(source_stamp)"
+    stage_source
+    stamp="$("$PYTHON" -V) $(cd "$SOURCE" && find . -type f -print0 | sort -z |
+        xargs -0 sha256sum | sha256sum | cut -d' ' -f1)"
     if [ "$(cat "$venv/.reid-edge-source" 2>/dev/null)" = "$stamp" ]; then
         return 0
     fi
     pip_install_edge
     printf '%s\n' "$stamp" >"$venv/.reid-edge-source"
+}
+
+# stage_source: copy what pip builds from into a temp dir, named in SOURCE. pip builds a local
+# project in place; run as root in the user's checkout that would leave root-owned build/ and
+# *.egg-info behind. The same copy gives the stamp: an unchanged checkout skips pip entirely.
+stage_source() {
+    local item
+    SOURCE=$(mktemp -d)
+    SCRATCH+=("$SOURCE")
+    for item in "${SOURCE_ITEMS[@]}"; do
+        [ ! -e "$REPO/$item" ] || cp -r "$REPO/$item" "$SOURCE/"
+    done
+    find "$SOURCE" -name __pycache__ -prune -exec rm -rf {} +
 }
 
 install_apt_packages() {
@@ -184,12 +202,6 @@ install_apt_packages() {
     apt-get install -y -qq --no-install-recommends "${missing[@]}"
 }
 
-# A hash of the sources pip would install: an unchanged checkout skips pip entirely.
-source_stamp() {
-    (cd "$REPO" && find pyproject.toml edge -type f ! -path '*/__pycache__/*' -print0 |
-        sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)
-}
-
 # `.[edge]` brings ai-edge-litert, which has aarch64 wheels for CPython 3.10-3.13. Where it has
 # none for this Python, fall back to tflite-runtime (wheels up to 3.11) with the other edge
 # dependencies read from pyproject.toml, so their pins live in one place.
@@ -201,18 +213,18 @@ pip_install_edge() {
         numpy_pin=("numpy<2")
     fi
     say "pip: installing $REPO[edge] into $PREFIX/venv (a few minutes on a Pi)"
-    if "${pip[@]}" "$REPO[edge]" "${numpy_pin[@]}"; then
+    if "${pip[@]}" "$SOURCE[edge]" "${numpy_pin[@]}"; then
         return 0
     fi
     say "pip: no ai-edge-litert for this Python; trying tflite-runtime instead"
-    deps=$("$PYTHON" - "$REPO/pyproject.toml" <<'EOF'
+    deps=$("$PYTHON" - "$SOURCE/pyproject.toml" <<'EOF'
 import sys, tomllib
 extras = tomllib.load(open(sys.argv[1], "rb"))["project"]["optional-dependencies"]["edge"]
 print("\n".join(d for d in extras if not d.startswith("ai-edge-litert")))
 EOF
 )
     mapfile -t deps <<<"$deps"
-    "${pip[@]}" "$REPO" "${deps[@]}" tflite-runtime "${numpy_pin[@]}" ||
+    "${pip[@]}" "$SOURCE" "${deps[@]}" tflite-runtime "${numpy_pin[@]}" ||
         die "pip could not install the edge runtime (see the messages above)"
 }
 
