@@ -8,10 +8,12 @@ import pytest
 from train.errors import TrainError
 from train.openset import (
     GENUINE_QUANTILE,
+    IMPOSTOR_QUANTILE,
     best_other_similarity,
     calibrate_threshold,
     enrollment_threshold,
     identity_similarity,
+    impostor_scores,
     tail_scores,
 )
 
@@ -46,10 +48,12 @@ def test_holdout_threshold_keeps_98_percent_of_known_frames_and_rejects_stranger
     assert (strangers < threshold).mean() >= 0.9
 
 
-def test_without_holdout_the_gallery_tail_is_used():
+def test_without_holdout_the_threshold_is_the_lax_midpoint():
     x, y = _clusters(4)
-    expected = np.quantile(tail_scores(x, list(y)), GENUINE_QUANTILE)
-    assert calibrate_threshold(x, list(y)) == pytest.approx(expected)
+    genuine = np.quantile(tail_scores(x, list(y)), GENUINE_QUANTILE)
+    impostor = np.quantile(impostor_scores(x, list(y)), IMPOSTOR_QUANTILE)
+    assert impostor < genuine
+    assert calibrate_threshold(x, list(y)) == pytest.approx((genuine + impostor) / 2)
 
 
 def test_enrollment_lowers_the_threshold_only_as_far_as_needed():

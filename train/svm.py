@@ -26,7 +26,11 @@ log = logging.getLogger(__name__)
 
 KERNELS = ("linear", "rbf")
 DEFAULT_KERNEL = "linear"
-DEFAULT_C = 1.0
+# Measured (bench/open_set.py, 7 leave-one-out folds, 10- and 25-epoch CNNs): C = 1 under-fits a
+# swimmer enrolled without retraining (49-64 % of its later frames right); C = 30 gets 74-81 %
+# with the others' accuracy within 0.5 point and the usual time-split accuracy unchanged;
+# larger C gains no more.
+DEFAULT_C = 30.0
 # Every array in classifier.npz (edge/classify.py lists the same names; a test checks it).
 CLASSIFIER_KEYS = (
     "classes",
