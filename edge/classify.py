@@ -111,6 +111,11 @@ class Classifier:
     def ovo_decision(self, embeddings: np.ndarray) -> np.ndarray:
         """libsvm's pairwise decision values (n, n_pairs), pairs (0,1), (0,2), ..., (1,2), ..."""
         x = _unit_rows(embeddings).astype(np.float64)
+        if x.shape[1] != self.support_vectors.shape[1]:
+            raise BundleError(
+                f"embeddings are {x.shape[1]}-d, the classifier was fitted on "
+                f"{self.support_vectors.shape[1]}-d ones (model and classifier do not match)"
+            )
         k = self._kernel(x)
         starts = np.concatenate([[0], np.cumsum(self.n_support)])
         n = len(self.classes)
@@ -126,6 +131,8 @@ class Classifier:
     def decision_function(self, embeddings: np.ndarray, shape: str = "ovr") -> np.ndarray:
         """`SVC.decision_function`: (n,) for two classes (> 0 favours classes[1]), else ovr
         (n, n_classes) votes plus scaled confidences, or the (n, n_pairs) ovo values."""
+        if shape not in ("ovr", "ovo"):
+            raise ValueError(f"shape must be 'ovr' or 'ovo', not {shape!r}")
         dec = self.ovo_decision(embeddings)
         if len(self.classes) == 2:
             return -dec[:, 0]

@@ -119,6 +119,8 @@ def test_load_from_npz_and_refuse_broken_files(tmp_path):
     clf = Classifier.load(path, unknown_threshold=0.3)
     assert clf.classes == ("s0", "s1", "s2") and clf.unknown_threshold == 0.3
     assert clf.predict(np.zeros((0, 16))) == []
+    with pytest.raises(BundleError, match="embeddings are 8-d, the classifier was fitted on 16-d"):
+        clf.predict(np.ones((2, 8)))
     bad = dict(arrays, intercept=arrays["intercept"][:2])
     np.savez(tmp_path / "bad.npz", **bad)
     with pytest.raises(BundleError, match=r"bad\.npz: intercept has the wrong shape"):
