@@ -98,7 +98,7 @@ class Publisher:
     def publish_stats(self, stats: dict[str, Any]) -> None:
         """Health numbers, QoS 0, not retained: skipped while disconnected (they go stale)."""
         if self._state == "connected":
-            payload = json.dumps(stats, sort_keys=True, separators=(",", ":"))
+            payload = json.dumps(stats, sort_keys=True, separators=(",", ":"), default=_plain)
             self._client.publish(self._topics[STATS], payload, qos=0)
 
     def stats(self) -> dict[str, Any]:
@@ -235,3 +235,8 @@ class Publisher:
         if row_id is not None:
             self._acknowledged(row_id)
             self._pump()
+
+
+def _plain(value: Any) -> Any:
+    """JSON for what `json` does not know: numpy scalars become numbers, the rest strings."""
+    return value.item() if hasattr(value, "item") else str(value)

@@ -48,9 +48,9 @@ SEEN_IDS = 10_000  # event_ids remembered for de-duplication
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="reid-subscribe", description=__doc__.split("\n")[0])
-    parser.add_argument("--host", default=MqttConfig.host)
+    parser.add_argument("--host", default=MqttConfig.host, help="broker (default %(default)s)")
     parser.add_argument("--port", type=int, help=f"default {PLAIN_PORT}, {TLS_PORT} with TLS")
-    parser.add_argument("--topic", default=DEFAULT_TOPIC)
+    parser.add_argument("--topic", default=DEFAULT_TOPIC, help="filter (default %(default)s)")
     parser.add_argument("--username", default="", help="password from $REID_MQTT_PASSWORD")
     parser.add_argument("--tls-ca", default="", metavar="FILE", help="use TLS, trusting FILE")
     parser.add_argument("--count", type=int, default=0, help="exit after N events (0: never)")

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import jsonschema
+import numpy as np
 import pytest
 from broker import Collector, free_port, wait_until
 
@@ -91,10 +92,11 @@ def test_stats_are_published_as_json(broker, publisher_factory) -> None:
     publisher = publisher_factory(broker.port)
     publisher.start()
     assert wait_until(lambda: publisher.connected)
-    publisher.publish_stats({"fps": 4.5, **publisher.stats()})
+    publisher.publish_stats({"fps": np.float32(4.5), "where": Path("/x"), **publisher.stats()})
     assert collector.wait_for(lambda m: len(m) >= 1)
     stats = json.loads(collector.messages[0][1])
     assert stats["fps"] == 4.5
+    assert stats["where"] == "/x"
     assert stats["mqtt_state"] == "connected"
     collector.close()
 
