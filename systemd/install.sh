@@ -94,9 +94,10 @@ parse_args() {
 check_system() {
     live || return 0
     [ "$(id -u)" -eq 0 ] || die "run as root (sudo $0 ...)"
-    case "$(uname -m)" in
-        armv6l | armv7l) die "32-bit OS: LiteRT has no wheels for it; flash 64-bit Raspberry Pi OS" ;;
-    esac
+    # The user space, not the kernel: 32-bit Raspberry Pi OS boots a 64-bit kernel on a Pi 4/5,
+    # so `uname -m` says aarch64 there.
+    [ "$(getconf LONG_BIT)" = 64 ] ||
+        die "32-bit OS: LiteRT has no wheels for it; flash Raspberry Pi OS (64-bit)"
     command -v systemctl >/dev/null || die "systemd is required"
 }
 
