@@ -9,8 +9,6 @@ check on DIR's test crops and record its figures in the manifest.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import logging
 import sys
@@ -106,8 +104,7 @@ def convert_run(run_dir: str | Path, data: str | Path, out: str | Path) -> dict[
 
     run = read_run(run_dir)
     images = representative_images(data, run.height, run.width)
-    with contextlib.redirect_stdout(io.StringIO()):  # the converter prints its saved artifacts
-        models = convert(load_embedder(run), images)
+    models = convert(load_embedder(run), images)
     contents = BundleContents(
         int8_model=models.int8,
         float_model=models.float32,

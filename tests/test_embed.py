@@ -53,7 +53,7 @@ def test_float_model_matches_keras(models):
 def test_int8_graph_ends_before_normalisation(models):
     _, _, i8 = models
     embedder = Embedder(i8, HEIGHT, WIDTH)
-    assert embedder.input_dtype == np.uint8
+    assert embedder.input_dtype == np.float32  # the first convolution stays float
     raw = embedder.raw(np.stack([resize_crop(c, HEIGHT, WIDTH) for c in crops(3)]))
     assert not np.allclose(np.linalg.norm(raw, axis=1), 1.0, atol=1e-2)
 

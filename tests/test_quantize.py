@@ -25,10 +25,6 @@ def workspace(tmp_path_factory):
     return data, write_run(root / "run", data)
 
 
-def op_names(path) -> Counter:
-    return Counter(op["op_name"] for op in make_interpreter(path, xnnpack=False)._get_ops_details())
-
-
 def test_representative_set_covers_every_identity_early_and_late():
     labels = ["a"] * 50 + ["b"] * 10 + ["c"] * 200
     picked = representative_indices(labels, size=60)
@@ -45,16 +41,17 @@ def test_int8_model_ends_at_the_embedding_with_raw_pixel_input(workspace, tmp_pa
     with contextlib.redirect_stdout(io.StringIO()):
         models = convert(tiny_embedder(), images)
     (tmp_path / "i8.tflite").write_bytes(models.int8)
-    interpreter = make_interpreter(tmp_path / "i8.tflite")
+    interpreter = make_interpreter(tmp_path / "i8.tflite", xnnpack=False)
     given, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
-    # Raw pixels: scale ~1 (exactly 1 when calibration crops span 0..255), zero point 0.
-    assert given["dtype"] == np.uint8 and given["quantization"][1] == 0
-    assert 0.9 < given["quantization"][0] <= 1.0
-    assert out["dtype"] == np.int8 and list(out["shape"]) == [1, 128]
-    ops = op_names(tmp_path / "i8.tflite")
-    assert ops["FULLY_CONNECTED"] == 1 and not {"L2_NORMALIZATION", "RSQRT", "DEQUANTIZE"} & set(
-        ops
-    )
+    assert given["dtype"] == np.float32 and list(out["shape"]) == [1, 128]
+    dtypes = {t["index"]: t["dtype"] for t in interpreter.get_tensor_details()}
+    ops = [(op["op_name"], dtypes[op["outputs"][0]]) for op in interpreter._get_ops_details()]
+    names = [name for name, _ in ops]
+    # Raw pixels -> float first conv -> QUANTIZE -> int8 everything else -> DEQUANTIZE.
+    assert ops[0] == ("CONV_2D", np.float32) and names[1] == "QUANTIZE"
+    assert all(dtype == np.int8 for name, dtype in ops[2:-1]), ops
+    assert names[-2:] == ["FULLY_CONNECTED", "DEQUANTIZE"]
+    assert not {"L2_NORMALIZATION", "RSQRT", "SQUARE"} & set(names)
     assert len(models.int8) < len(models.float32)
 
 
