@@ -36,8 +36,10 @@ BLUR_SIGMA = 1.0  # (processing pixels) evens out water ripples and JPEG noise
 REFERENCE_STEP = 3  # the water colour is the median of every 3rd pixel each way
 NOMINAL_LANES = 8  # sizes the morphology when lane-aware splitting is off (lanes = 0)
 ROPE_HALF_FRAC = 0.05  # band cleared each side of a lane boundary, as a fraction of lane width
-CORE_FRAC = 0.12  # a blob needs a solid square this fraction of a lane wide to count
-CLOSE_SIZE = 5  # closing kernel (processing pixels): fills a swimmer's water-coloured holes
+CORE_FRAC = 0.16  # a blob needs a solid square this fraction of a lane wide to count
+# Closing kernel (processing pixels, width x height): fills a swimmer's water-coloured holes
+# and joins body parts split along the lane (a blue suit between cap and legs).
+CLOSE_SIZE = (3, 11)
 MIN_WATER_LINE = 0.25  # a row/column with less water than this is deck or a rope
 DEEP_HUE_FRAC = 0.5  # darker water-like pixels must be this much closer in hue to count
 
@@ -61,7 +63,7 @@ class WaterDetector:
             raise ConfigError("detector.min_area_frac must be smaller than max_area_frac")
         self.cfg = cfg
         self._tolerance = np.array([cfg.water_hue_tol, cfg.water_sat_tol, cfg.water_val_tol])
-        self._close = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (CLOSE_SIZE, CLOSE_SIZE))
+        self._close = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, CLOSE_SIZE)
         self._no_water = False  # for logging the change only, not every frame
 
     def detect(self, bgr: np.ndarray) -> list[Detection]:

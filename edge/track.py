@@ -11,7 +11,7 @@ not flap.
 
 Matching is greedy: first by IoU (at least `min_iou`), then by centroid distance (at most one box
 size). Swimmers stay in their lanes, so a box never continues a track in another lane (when
-the lane width is known) nor one more than a box width away sideways.
+the lane width is known; otherwise, in a box more than a box width away sideways).
 """
 
 from __future__ import annotations
@@ -155,11 +155,10 @@ class Tracker:
         return pairs
 
     def _same_lane(self, a: Box, b: Box) -> bool:
-        if abs(a.center[0] - b.center[0]) > max(a.w, b.w):
-            return False
+        """Lanes known: the same lane. Unknown: no further sideways than a box width."""
         if self.lane_width > 0:
             return int(a.center[0] // self.lane_width) == int(b.center[0] // self.lane_width)
-        return True
+        return abs(a.center[0] - b.center[0]) <= max(a.w, b.w)
 
 
 def _distance(a: Box, b: Box) -> float:
