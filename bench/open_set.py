@@ -52,7 +52,8 @@ TARGETS |= {"c_enrolled_correct": 0.95, "d_others_correct": 0.97}
 
 
 def score_methods(clf: Classifier, x: np.ndarray, candidates: list[str]) -> dict[str, np.ndarray]:
-    """Candidate open-set scores for embeddings `x` whose SVM answers are `candidates`."""
+    """Candidate open-set scores for unit embeddings `x` whose SVM answers are `candidates`;
+    the device uses the mean of the SCORE_NEIGHBOURS nearest (1: "nn1")."""
     sims = x @ clf.gallery.T
     out = {name: np.zeros(len(x)) for name in ("knn5", "nn1", "centroid", "svm_margin")}
     dec, k = clf.ovo_decision(x), 0
@@ -62,9 +63,9 @@ def score_methods(clf: Classifier, x: np.ndarray, candidates: list[str]) -> dict
             margin[:, i] = np.minimum(margin[:, i], dec[:, k])
             margin[:, j] = np.minimum(margin[:, j], -dec[:, k])
             k += 1
-    out["knn5"] = clf.scores(x, candidates)
     for row, c in enumerate(candidates):
         own = sims[row, clf.gallery_labels == c]
+        out["knn5"][row] = np.sort(own)[-5:].mean()
         centre = clf.gallery[clf.gallery_labels == c].mean(axis=0)
         out["nn1"][row] = own.max()
         out["centroid"][row] = x[row] @ centre / np.linalg.norm(centre)
@@ -96,9 +97,7 @@ def build(e_tr: np.ndarray, y_tr: np.ndarray, known: np.ndarray, calib: np.ndarr
     on by the CNN) against the frames the CNN did train on."""
     svc = fit_classifier(e_tr[known], list(y_tr[known]))
     fit = known & ~calib
-    threshold = calibrate_threshold(
-        e_tr[fit], list(y_tr[fit]), e_tr[known & calib], list(y_tr[known & calib])
-    )
+    threshold = calibrate_threshold(e_tr[fit], list(y_tr[fit]), e_tr[known & calib])
     return export_classifier(svc, e_tr[known], list(y_tr[known])), threshold
 
 
@@ -111,6 +110,15 @@ def run_fold(left_out: str, data: dict, recipe: Recipe) -> dict:
     model, history = train_embedder(data["x_train"][cnn], list(y_tr[cnn]), recipe, False)
     train_s = time.perf_counter() - start
     e_tr, e_te = embed(model, data["x_train"]), embed(model, data["x_test"])
+    if data.get("dump"):
+        np.savez(
+            Path(data["dump"]) / f"fold_{left_out}.npz",
+            e_tr=e_tr,
+            e_te=e_te,
+            y_tr=y_tr,
+            y_te=y_te,
+            calib=calib,
+        )
     arrays, threshold = build(e_tr, y_tr, known_tr, calib)
     clf = Classifier.from_arrays(arrays, threshold)
     unknown_x = np.concatenate([e_tr[~known_tr], e_te[y_te == left_out]])
@@ -186,6 +194,7 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, help="override the recipe's epochs")
     parser.add_argument("--folds", type=int, help="leave out only the first N identities")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--dump", type=Path, help="save each fold's embeddings here (.npz)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     configure_threads(args.threads)
@@ -193,6 +202,9 @@ def main() -> int:
     if args.epochs:
         recipe = replace(recipe, epochs=args.epochs)
     data = load(args.data, recipe)
+    if args.dump:
+        args.dump.mkdir(parents=True, exist_ok=True)
+        data["dump"] = args.dump
     identities = sorted(set(data["y_train"]))
     n_folds = args.folds or (QUICK_FOLDS if args.quick else len(identities))
     folds = []

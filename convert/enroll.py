@@ -31,8 +31,8 @@ from train.svm import export_classifier, fit_classifier, load_classifier, save_c
 
 log = logging.getLogger(__name__)
 
-# The open-set score averages a crop's 5 nearest gallery rows (train.openset.SCORE_NEIGHBOURS);
-# an identity enrolled from fewer crops than that would be judged on other swimmers' rows.
+# Recalibrating the threshold scores an identity's last 20 % of crops against its earlier ones
+# (train.openset.tail_scores); below 5 crops that is one crop against one, which says nothing.
 MIN_ENROLL_CROPS = 5
 
 
@@ -57,7 +57,7 @@ def refit(
     gallery_labels = [*old_labels[keep].tolist(), *labels]
     try:
         svc = fit_classifier(gallery, gallery_labels, kernel=str(arrays["kernel"]))
-        threshold = enrollment_threshold(threshold, embeddings, labels)
+        threshold = enrollment_threshold(threshold, gallery, gallery_labels, sorted(new_ids))
     except TrainError as error:
         raise ReidError(f"cannot refit the classifier: {error}") from error
     return export_classifier(svc, gallery, gallery_labels), threshold

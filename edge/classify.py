@@ -9,7 +9,7 @@ Tests check both against scikit-learn.
 
 Open set: the SVM always names someone (`candidate`). Its `score` is the cosine similarity
 (-1..1, higher = surer) between the crop's embedding and the candidate's enrolled gallery
-embeddings, the mean of the `SCORE_NEIGHBOURS` most similar ones; below `unknown_threshold`
+embeddings: the nearest one (`SCORE_NEIGHBOURS`, averaged when > 1); below `unknown_threshold`
 the answer is "unknown" (`swimmer_id` None). `train/openset.py` calibrates the threshold on
 the same score and explains why this score was chosen.
 """
@@ -41,7 +41,7 @@ CLASSIFIER_KEYS = (
     "gallery_labels",
 )
 KERNELS = ("linear", "rbf")
-SCORE_NEIGHBOURS = 5  # the same k as train.openset.SCORE_NEIGHBOURS (a test checks it)
+SCORE_NEIGHBOURS = 1  # the same k as train.openset.SCORE_NEIGHBOURS (a test checks it)
 
 
 def _unit_rows(embeddings: np.ndarray) -> np.ndarray:

@@ -9,6 +9,7 @@ from train.errors import TrainError
 from train.openset import (
     GENUINE_QUANTILE,
     IMPOSTOR_QUANTILE,
+    SCORE_NEIGHBOURS,
     best_other_similarity,
     calibrate_threshold,
     enrollment_threshold,
@@ -37,12 +38,10 @@ def test_holdout_threshold_keeps_98_percent_of_known_frames_and_rejects_stranger
     known, stranger = y != "7", y == "7"
     first = np.tile(np.arange(120) < 60, 8)
     gallery, labels = x[known & first], list(y[known & first])
-    holdout, holdout_labels = x[known & ~first], list(y[known & ~first])
-    threshold = calibrate_threshold(gallery, labels, holdout, holdout_labels)
+    holdout = x[known & ~first]
+    threshold = calibrate_threshold(gallery, labels, holdout)
     assert -1.0 <= threshold <= 1.0
-    genuine = np.concatenate(
-        [identity_similarity(x[(y == i) & ~first], x[(y == i) & first]) for i in set(labels)]
-    )
+    genuine = best_other_similarity(holdout, gallery, np.asarray(labels))
     assert np.mean(genuine < threshold) == pytest.approx(GENUINE_QUANTILE, abs=0.01)
     strangers = best_other_similarity(x[stranger], gallery, np.asarray(labels))
     assert (strangers < threshold).mean() >= 0.9
@@ -57,22 +56,30 @@ def test_without_holdout_the_threshold_is_the_lax_midpoint():
 
 
 def test_enrollment_lowers_the_threshold_only_as_far_as_needed():
-    x, y = _clusters(2, spread=0.6)
-    need = float(np.quantile(tail_scores(x, list(y)), GENUINE_QUANTILE))
-    assert enrollment_threshold(need + 0.1, x, list(y)) == pytest.approx(need)
-    assert enrollment_threshold(need - 0.1, x, list(y)) == pytest.approx(need - 0.1)
+    x, y = _clusters(3, spread=0.6)
+    need = float(np.quantile(tail_scores(x, list(y), ["2"]), GENUINE_QUANTILE))
+    assert enrollment_threshold(need + 0.1, x, list(y), ["2"]) == pytest.approx(need)
+    assert enrollment_threshold(need - 0.1, x, list(y), ["2"]) == pytest.approx(need - 0.1)
+
+
+def test_tail_scores_score_later_rows_against_earlier_ones_and_the_others():
+    x, y = _clusters(2, per_id=30)
+    scores = tail_scores(x, list(y), ["1"])
+    assert len(scores) == 6  # the last 20 % of identity 1's 30 rows
+    keep = np.r_[np.arange(30), np.arange(30, 44)]  # identity 0, identity 1 before the gap
+    expected = best_other_similarity(x[54:], x[keep], y[keep])
+    np.testing.assert_allclose(scores, expected)
 
 
 def test_identity_similarity_is_mean_of_nearest_cosines():
     gallery = np.eye(6, dtype=np.float32)
     query = np.array([[1.0, 1.0, 0, 0, 0, 0]], dtype=np.float32)
-    # Cosines are 0.707, 0.707, 0, 0, 0, 0; the five nearest average to 1.414 / 5.
-    np.testing.assert_allclose(identity_similarity(query, gallery), [np.sqrt(2) / 5], rtol=1e-6)
+    cosines = np.array([0.5, 0.5, 0, 0, 0, 0]) * np.sqrt(2)
+    expected = np.sort(cosines)[::-1][:SCORE_NEIGHBOURS].mean()
+    np.testing.assert_allclose(identity_similarity(query, gallery), [expected], rtol=1e-6)
 
 
-def test_one_identity_or_foreign_holdout_cannot_be_calibrated():
-    x, y = _clusters(2)
+def test_one_identity_cannot_be_calibrated():
+    x, _ = _clusters(1)
     with pytest.raises(TrainError, match="two identities"):
         calibrate_threshold(x, ["a"] * len(x))
-    with pytest.raises(TrainError, match="no held-out embedding"):
-        calibrate_threshold(x, list(y), x[:5], ["zz"] * 5)
