@@ -6,10 +6,10 @@ which follows daylight and lighting changes) and a swimmer is a blob that is not
 Lanes are vertical columns of equal width; clearing a thin band at every lane boundary both
 erases the lane ropes and splits two swimmers who touch across a rope. Rows and columns that
 are mostly not water (the deck at the pool's ends, a rope) are cleared too: a swimmer never
-fills one. A blob must also have a solid core (`CORE_FRAC` of a lane wide): thin things such as
-floor lines, rope remnants and spray go, while a swimmer's thin arms and legs stay attached to
-its body. Everything runs on a frame scaled down to `PROCESS_WIDTH` pixels, which is what keeps
-detection to a few ms on one core.
+fills one. Darker pixels of the water's own hue (shadows, floor lines) count as water. A blob
+must also have a solid core (`CORE_FRAC` of a lane wide): thin things such as rope remnants and
+spray go, while a swimmer's thin arms and legs stay attached to its body. Everything runs on
+a frame scaled down to `PROCESS_WIDTH` pixels, which keeps detection to a few ms on one core.
 
 `SsdDetector` runs a user-supplied TFLite detection model with the standard SSD outputs
 (boxes [1,N,4] as ymin,xmin,ymax,xmax in 0..1, classes [1,N], scores [1,N], count [1]).
