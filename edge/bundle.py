@@ -82,7 +82,7 @@ def _unpack(archive: Path) -> Path:
     atexit.register(shutil.rmtree, target, ignore_errors=True)
     try:
         with tarfile.open(archive, "r:gz") as tar:
-            tar.extractall(target, filter="data")
+            _safe_extract(tar, target)
     except (tarfile.TarError, OSError, EOFError) as error:
         raise BundleError(f"{archive}: not a readable .tar.gz bundle ({error})") from error
     if (target / MANIFEST).is_file():
@@ -91,6 +91,19 @@ def _unpack(archive: Path) -> Path:
     if len(tops) == 1 and (tops[0] / MANIFEST).is_file():
         return tops[0]
     raise BundleError(f"{archive}: archive holds no {MANIFEST}")
+
+
+def _safe_extract(tar: tarfile.TarFile, target: Path) -> None:
+    """Extract regular files and folders only, never outside `target`. Python >= 3.11.4 has the
+    "data" filter for this; Pi OS Bookworm ships 3.11.2, so the same rules are checked here."""
+    for member in tar.getmembers():
+        name = Path(member.name)
+        if name.is_absolute() or ".." in name.parts or not (member.isfile() or member.isdir()):
+            raise tarfile.TarError(f"refusing archive member {member.name!r}")
+    if hasattr(tarfile, "data_filter"):
+        tar.extractall(target, filter="data")
+    else:  # pragma: no cover - old Python; every member was checked above
+        tar.extractall(target)
 
 
 def _read_manifest(root: Path) -> dict[str, Any]:

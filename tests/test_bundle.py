@@ -154,3 +154,17 @@ def test_update_metrics_keeps_hashes_and_repacks(bundle):
     update_metrics(bundle, {"drop": 0.0})
     assert load_bundle(bundle).metrics == {"drop": 0.0}
     assert load_bundle(archive_path(bundle)).metrics == {"drop": 0.0}
+
+
+def test_archive_members_outside_the_bundle_are_refused(tmp_path):
+    import io
+    import tarfile
+
+    evil = tmp_path / "evil.tar.gz"
+    with tarfile.open(evil, "w:gz") as tar:
+        info = tarfile.TarInfo("../escaped.txt")
+        info.size = 2
+        tar.addfile(info, io.BytesIO(b"hi"))
+    with pytest.raises(BundleError, match="refusing archive member"):
+        load_bundle(evil)
+    assert not (tmp_path.parent / "escaped.txt").exists()
