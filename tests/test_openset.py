@@ -43,6 +43,10 @@ def test_holdout_threshold_keeps_98_percent_of_known_frames_and_rejects_stranger
     assert -1.0 <= threshold <= 1.0
     genuine = best_other_similarity(holdout, gallery, np.asarray(labels))
     assert np.mean(genuine < threshold) == pytest.approx(GENUINE_QUANTILE, abs=0.01)
+    # With labels, held-out frames of swimmers outside the gallery are left out.
+    mixed = np.concatenate([holdout, x[stranger]])
+    mixed_labels = list(y[known & ~first]) + list(y[stranger])
+    assert calibrate_threshold(gallery, labels, mixed, mixed_labels) == pytest.approx(threshold)
     strangers = best_other_similarity(x[stranger], gallery, np.asarray(labels))
     assert (strangers < threshold).mean() >= 0.9
 

@@ -112,10 +112,17 @@ def calibrate_threshold(
     gallery: np.ndarray,
     labels: list[str],
     holdout: np.ndarray | None = None,
+    holdout_labels: list[str] | None = None,
 ) -> float:
-    """The unknown-swimmer threshold on `identity_similarity` (cosine, -1..1); see above."""
+    """The unknown-swimmer threshold on `identity_similarity` (cosine, -1..1); see above.
+    `holdout_labels`, when given, drop held-out frames of identities not in the gallery (they
+    would be unknown swimmers, not known ones)."""
     if len(set(map(str, labels))) < 2:
         raise TrainError("open-set calibration needs at least two identities")
+    if holdout is not None and holdout_labels is not None:
+        holdout = np.asarray(holdout)[
+            np.isin(np.asarray(holdout_labels, str), list(map(str, labels)))
+        ]
     if holdout is None or not len(holdout):
         return _fallback_threshold(gallery, labels)
     genuine = holdout_scores(gallery, labels, holdout)
