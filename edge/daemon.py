@@ -54,28 +54,24 @@ class Daemon:
         self.notifier = Notifier()
         self.timer = StageTimer()
         self.last_frame: Frame | None = None  # `end` events at shutdown carry its index and time
+        self._next_watchdog = self._next_stats = time.monotonic()
 
     def run(self, stop: threading.Event) -> None:
         source = open_source(self.config.source)
         self.publisher.start()
         self.notifier.ready(f"watching {self.config.source.kind} {self.config.source.uri}")
-        watchdog_s = self.notifier.watchdog_interval_s
-        next_stats = next_watchdog = time.monotonic()
         try:
             while not stop.is_set():
-                with self.timer.stage("decode"):
-                    frame = source.read(READ_TIMEOUT_S)
+                self._heartbeat()
+                try:
+                    with self.timer.stage("decode"):
+                        frame = source.read(READ_TIMEOUT_S)
+                except TimeoutError:
+                    continue  # a live source between frames or reconnecting: the loop is alive
                 if frame is None:
                     log.info("source ended")
                     break
                 self._process(frame)
-                now = time.monotonic()
-                if watchdog_s is not None and now >= next_watchdog:
-                    self.notifier.watchdog()
-                    next_watchdog = now + watchdog_s
-                if now >= next_stats:
-                    self.publisher.publish_stats(self._stats())
-                    next_stats = now + self.config.mqtt.stats_interval_s
         finally:
             self.notifier.stopping()
             source.close()
@@ -85,6 +81,17 @@ class Daemon:
             self.publisher.publish_stats(self._stats())
             self.publisher.stop()
             self.spool.close()
+
+    def _heartbeat(self) -> None:
+        """Ping the systemd watchdog and publish stats when they are due."""
+        now = time.monotonic()
+        watchdog_s = self.notifier.watchdog_interval_s
+        if watchdog_s is not None and now >= self._next_watchdog:
+            self.notifier.watchdog()
+            self._next_watchdog = now + watchdog_s
+        if now >= self._next_stats:
+            self.publisher.publish_stats(self._stats())
+            self._next_stats = now + self.config.mqtt.stats_interval_s
 
     def _process(self, frame: Frame) -> None:
         if self.tracker is None:
@@ -111,19 +118,19 @@ class Daemon:
     def _publish(self, changes: list[TrackChange], ts: float, frame_index: int) -> None:
         device = self.config.device
         for change in changes:
-            self.publisher.publish_event(
-                Event(
-                    type=change.type,
-                    ts=ts,
-                    device=device.name,
-                    camera=device.camera,
-                    track_id=change.track_id,
-                    swimmer_id=change.swimmer_id,
-                    score=round(float(change.score), 4),
-                    box=tuple(change.box.as_list()),
-                    frame=frame_index,
-                )
+            event = Event(
+                type=change.type,
+                ts=ts,
+                device=device.name,
+                camera=device.camera,
+                track_id=change.track_id,
+                swimmer_id=change.swimmer_id,
+                score=round(float(change.score), 4),
+                box=tuple(change.box.as_list()),
+                frame=frame_index,
             )
+            self.publisher.publish_event(event)  # spooled on disk when this returns
+            log.debug("event %s spooled: track %d %s", event.event_id, event.track_id, event.type)
 
     def _stats(self) -> dict[str, object]:
         return {

@@ -26,6 +26,7 @@ BIN = Path(sys.executable).parent
 QUICK_EPOCHS = 12  # enough for the plumbing and the vote; the bench measures the full recipe
 POOL_FRAMES = 240
 LANES = 8
+RECONNECT_MAX_S = 2.0  # a broker that comes back is found again quickly
 QUIET_TF = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
 
 
@@ -71,3 +72,17 @@ def build_pool(folder: Path) -> Pool:
         sequences, folder / "pool.avi", folder / "truth.json", frames=POOL_FRAMES, lanes=LANES
     )
     return Pool(data, folder / "bundle", video, folder / "truth.json", real)
+
+
+def daemon_config(folder: Path, pool: Pool, port: int, **source: object) -> Path:
+    """A reid-edge TOML for this pool video and broker; `source` adds keys such as loop/fps."""
+    extra = "".join(f"{key} = {json.dumps(value)}\n" for key, value in source.items())
+    path = folder / "reid-edge.toml"
+    path.write_text(
+        f'[device]\nname = "test-pi"\nstate_dir = "{folder / "state"}"\n'
+        f'[source]\nkind = "video"\nuri = "{pool.video}"\n{extra}'
+        f'[bundle]\npath = "{pool.bundle}"\n'
+        f'[mqtt]\nhost = "127.0.0.1"\nport = {port}\nstats_interval_s = 1.0\n'
+        f"reconnect_max_s = {RECONNECT_MAX_S}\n"
+    )
+    return path

@@ -10,25 +10,12 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from pipeline_support import BIN, QUIET_TF, Pool
+from pipeline_support import BIN, QUIET_TF, Pool, daemon_config
 
 from demo.score import score_tracks
 from edge.events import event_schema
 
 pytestmark = pytest.mark.slow
-
-
-def daemon_config(folder: Path, pool: Pool, port: int, **source: object) -> Path:
-    """A reid-edge TOML for this pool video and broker; `source` adds keys such as loop/fps."""
-    extra = "".join(f"{key} = {json.dumps(value)}\n" for key, value in source.items())
-    path = folder / "reid-edge.toml"
-    path.write_text(
-        f'[device]\nname = "test-pi"\nstate_dir = "{folder / "state"}"\n'
-        f'[source]\nkind = "video"\nuri = "{pool.video}"\n{extra}'
-        f'[bundle]\npath = "{pool.bundle}"\n'
-        f'[mqtt]\nhost = "127.0.0.1"\nport = {port}\nstats_interval_s = 1.0\n'
-    )
-    return path
 
 
 def start_subscriber(port: int) -> subprocess.Popen:

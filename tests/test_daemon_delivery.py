@@ -1,0 +1,100 @@
+"""No event lost: the real daemon against a real Mosquitto that goes away, and a daemon that is
+killed outright. "Produced" is what the daemon logged as spooled (`-v`); "received" is what a
+persistent QoS 1 subscriber got. Duplicates are allowed, losses are not."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from broker import Collector, wait_until
+from pipeline_support import BIN, QUIET_TF, Pool, daemon_config
+
+pytestmark = pytest.mark.slow
+
+SPOOLED = re.compile(r"event ([0-9a-f]{32}) spooled")
+OUTAGE_S = 10.0
+
+
+def start_daemon(config: Path, log: Path) -> subprocess.Popen:
+    with log.open("a") as handle:
+        return subprocess.Popen(
+            [str(BIN / "reid-edge"), "--config", str(config), "-v"],
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            env=QUIET_TF,
+        )
+
+
+def produced(log: Path) -> set[str]:
+    return set(SPOOLED.findall(log.read_text()))
+
+
+def received(collector: Collector) -> set[str]:
+    return {
+        re.search(rb'"event_id":"([0-9a-f]+)"', p).group(1).decode()
+        for p in collector.payloads("/events")
+    }
+
+
+def wait_for_events(log: Path, at_least: int, timeout: float = 60.0) -> None:
+    assert wait_until(lambda: len(produced(log)) >= at_least, timeout=timeout), log.read_text()[
+        -2000:
+    ]
+
+
+def assert_all_delivered(log: Path, collector: Collector) -> None:
+    """Every event the daemon spooled so far reaches the subscriber while the daemon runs."""
+    sent = produced(log)
+    delivered = wait_until(lambda: sent <= received(collector), timeout=30)
+    assert delivered, f"{len(sent - received(collector))} of {len(sent)} events lost"
+
+
+def stop(daemon: subprocess.Popen) -> None:
+    daemon.send_signal(signal.SIGTERM)
+    assert daemon.wait(timeout=60) == 0
+
+
+def test_a_ten_second_broker_outage_loses_no_event(pool: Pool, make_broker, tmp_path: Path):
+    broker = make_broker(persistent=True)
+    collector = Collector(broker.port, "reid/+/events", persistent=True)
+    config = daemon_config(tmp_path, pool, broker.port, loop=True, fps=25.0)
+    log = tmp_path / "daemon.log"
+    daemon = start_daemon(config, log)
+    try:
+        wait_for_events(log, 3)
+        broker.stop()
+        before = len(produced(log))
+        time.sleep(OUTAGE_S)
+        assert len(produced(log)) > before, "the daemon kept producing while the broker was away"
+        broker.start()
+        wait_for_events(log, len(produced(log)) + 2)
+        assert_all_delivered(log, collector)
+    finally:
+        stop(daemon)
+    collector.close()
+
+
+def test_a_killed_daemon_loses_no_event(pool: Pool, make_broker, tmp_path: Path):
+    broker = make_broker(persistent=True)
+    collector = Collector(broker.port, "reid/+/events", persistent=True)
+    config = daemon_config(tmp_path, pool, broker.port, loop=True, fps=25.0)
+    log = tmp_path / "daemon.log"
+    daemon = start_daemon(config, log)
+    wait_for_events(log, 3)
+    broker.stop()  # so that events are waiting in the spool when the daemon dies
+    wait_for_events(log, len(produced(log)) + 2)
+    daemon.send_signal(signal.SIGKILL)
+    daemon.wait(timeout=10)
+    broker.start()
+    daemon = start_daemon(config, log)  # same state directory: the same spool
+    try:
+        wait_for_events(log, len(produced(log)) + 2)
+        assert_all_delivered(log, collector)
+    finally:
+        stop(daemon)
+    collector.close()
