@@ -95,6 +95,8 @@ def test_ropes_floor_lines_splashes_and_deck_are_not_swimmers() -> None:
     image = pool(floor_lines=True)
     for x, y, r in [(300, 100, 4), (700, 600, 6), (1000, 300, 12), (500, 650, 15)]:
         cv2.circle(image, (x, y), r, (250, 250, 250), -1)  # splashes and foam
+    x = round(1.5 * LANE)  # a wide dark floor marking: deeper blue is still water
+    cv2.rectangle(image, (x - 18, 100), (x + 18, 620), (110, 60, 15), -1)
     image[:60] = (150, 160, 170)  # the deck at the far end
     image[-50:] = (150, 160, 170)
     assert WaterDetector(DetectorConfig()).detect(image) == []

@@ -127,3 +127,11 @@ def test_predictions_must_match_detections() -> None:
         Tracker(CFG).update(0, 0.0, [at(0, 0), at(300, 0)], [said("1")])
     with pytest.raises(ValueError, match="settle_votes"):
         Tracker(TrackerConfig(vote_window=2, settle_votes=3))
+
+
+def test_with_lanes_known_a_sideways_jump_inside_the_lane_continues_the_track() -> None:
+    jumpy = [[(at(170, 300), said("1"))], [(at(260, 320), said("1"))]]  # both in lane 1
+    in_lanes = Tracker(TrackerConfig(settle_votes=1), lane_width=160)
+    assert [c.type for _, c in run(in_lanes, jumpy)] == ["new"]
+    anywhere = Tracker(TrackerConfig(settle_votes=1))  # 90 px sideways: more than a box width
+    assert [c.type for _, c in run(anywhere, jumpy)] == ["new", "new"]
