@@ -2,8 +2,9 @@
 
 The same class runs the float32 and the int8 model (reid-check compares them through it), so
 input quantization, batching and output dequantization are read from the model itself, never
-assumed. The graph ends at the "embedding" layer; normalisation happens here in float32 because
-an int8 L2-normalise layer loses most of the angle information.
+assumed (the shipped int8 model happens to take and return float32; see convert/quantize.py).
+The graph ends at the "embedding" layer and normalisation happens here in float32: a unit-norm
+int8 output would spread 128 values in [-1, 1] over one scale's 256 levels.
 """
 
 from __future__ import annotations
