@@ -141,7 +141,7 @@ BOXES = [[0.1, 0.2, 0.5, 0.6], [0.0, 0.0, 1.0, 1.0], [0.3, 0.3, 0.3, 0.3], [0.5,
 CLASSES = [0.0, 1.0, 0.0, 0.0]
 
 
-def build_ssd(path: Path, named: bool) -> Path:
+def build_ssd(path: Path, named: bool, quantized: bool = False) -> Path:
     """A tiny TFLite model with SSD outputs; detection 0's score is the input's brightness.
 
     Detection 1 is another class, 2 has zero area, 3 lies beyond `count` (3): only 0 survives,
@@ -170,6 +170,14 @@ def build_ssd(path: Path, named: bool) -> Path:
     module = Ssd()
     function = module.__call__.get_concrete_function()
     converter = tf.lite.TFLiteConverter.from_concrete_functions([function], module)
+    if quantized:  # uint8 input and outputs, as Coral/edge SSD models ship
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = lambda: (
+            [np.full((1, 32, 48, 3), v, np.float32)] for v in np.linspace(-1, 1, 8)
+        )
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = tf.uint8
+        converter.inference_output_type = tf.uint8
     path.write_bytes(converter.convert())
     return path
 
@@ -204,6 +212,20 @@ def test_ssd_input_normalisation_follows_the_config(ssd_model: Path) -> None:
     raw = make_detector(replace(cfg, input_mean=0.0, input_std=255.0)).detect(grey)[0].score
     assert default == pytest.approx((100 / 127.5) / 2, abs=1e-3)
     assert raw == pytest.approx((100 / 255 + 1) / 2, abs=1e-3)
+
+
+def test_a_uint8_quantized_ssd_is_fed_and_read_through_its_quantization(tmp_path: Path) -> None:
+    model = build_ssd(tmp_path / "ssd_uint8.tflite", named=True, quantized=True)
+    detector = make_detector(DetectorConfig(kind="tflite", model=str(model)))
+    assert detector.interpreter.get_input_details()[0]["dtype"] == np.uint8
+    (only,) = detector.detect(np.full((100, 200, 3), 255, np.uint8))
+    assert only.box == Box(40, 10, 80, 40)
+    assert only.score == pytest.approx(1.0, abs=0.02)
+    assert detector.detect(np.zeros((100, 200, 3), np.uint8)) == []
+    # Pixels to [0, 1] instead: black is the model's 0.0, quantized to its zero point, not 0.
+    cfg = DetectorConfig(kind="tflite", model=str(model), input_mean=0, input_std=255, min_score=0)
+    black = make_detector(cfg).detect(np.zeros((100, 200, 3), np.uint8))
+    assert black[0].score == pytest.approx(0.5, abs=0.02)
 
 
 def test_not_an_ssd_model_is_a_model_error(tmp_path: Path) -> None:
