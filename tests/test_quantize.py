@@ -91,3 +91,13 @@ def test_convert_user_mistakes_are_one_line(workspace, tmp_path, capsys, damage,
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err
     assert not (tmp_path / "b").exists()
+
+
+def test_representative_set_on_the_real_crops(real_data):
+    from train.data import list_samples, time_split
+
+    images = representative_images(real_data, 16, 10)
+    train = time_split(list_samples(real_data)).train
+    picked = representative_indices([s.identity for s in train])
+    assert len(images) == len(picked) <= 1000
+    assert {train[i].identity for i in picked} == {s.identity for s in train}
