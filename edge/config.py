@@ -42,7 +42,7 @@ class SourceConfig:
 @dataclass(frozen=True)
 class DetectorConfig:
     kind: Literal["water", "tflite"] = "water"
-    lanes: int = 8  # lanes across the frame height; 0 = no lane-aware splitting
+    lanes: int = 8  # lanes as vertical columns across the frame width; 0 = no lane splitting
     min_area_frac: float = 0.002  # blobs smaller than this fraction of the frame are splashes
     max_area_frac: float = 0.08  # blobs larger than this are reflections or the deck
     model: str = ""  # kind = "tflite": an SSD-style detector (boxes, classes, scores, count)

@@ -1,0 +1,57 @@
+"""The daemon's config: strict, typed, and every mistake named by its key path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from edge.config import Config, load_config, parse_config
+from edge.errors import ConfigError
+
+
+def test_an_empty_file_gives_the_documented_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "empty.toml"
+    path.write_text("")
+    assert load_config(path) == Config()
+
+
+def test_values_are_read_and_ints_widen_to_floats() -> None:
+    config = parse_config({"mqtt": {"port": 8883, "tls": {"enabled": True}}, "source": {"fps": 25}})
+    assert config.mqtt.port == 8883 and config.mqtt.tls.enabled
+    assert config.source.fps == 25.0 and isinstance(config.source.fps, float)
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"mqtt": {"prot": 1883}}, "mqtt.prot: unknown key (valid keys: client_id,"),
+        ({"mqtt": {"tls": {"ca_fle": "x"}}}, "mqtt.tls.ca_fle: unknown key"),
+        ({"camera": {}}, "camera: unknown key"),
+        ({"mqtt": {"port": "1883"}}, "mqtt.port: expected int, got str '1883'"),
+        ({"tracker": {"max_missed": True}}, "tracker.max_missed: expected int, got bool"),
+        ({"source": {"loop": "yes"}}, "source.loop: expected bool, got str"),
+        ({"source": {"kind": "webcam"}}, "source.kind: 'webcam' is not one of 'video', 'camera'"),
+        ({"spool": {"max_events": -5}}, "spool.max_events: must not be negative"),
+        ({"device": "pi"}, "device: expected a table, got str"),
+        ({"bundle": {"unknown_threshold": "high"}}, "bundle.unknown_threshold: expected float"),
+    ],
+)
+def test_each_mistake_is_named_by_its_key_path(raw: dict, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(raw)
+    assert str(caught.value).startswith(message)
+    assert "\n" not in str(caught.value)
+
+
+def test_an_optional_override_accepts_a_number() -> None:
+    assert parse_config({"bundle": {"unknown_threshold": 0.5}}).bundle.unknown_threshold == 0.5
+
+
+def test_unreadable_files_are_config_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such config file"):
+        load_config(tmp_path / "missing.toml")
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[mqtt\nport = 1")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(broken)

@@ -1,0 +1,105 @@
+"""`reid-edge` as a user meets it: --check-config, one-line errors, and a clean SIGTERM."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from broker import Collector, wait_until
+from tiny_bundle import build_bundle
+
+from edge.config import DeviceConfig, SpoolConfig
+from edge.spool import Spool
+from train.poolsim import sequences_from_folder, simulate_pool
+
+REID_EDGE = str(Path(sys.executable).parent / "reid-edge")
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_bundle(tmp_path_factory.mktemp("tiny"))[1]
+
+
+def write_config(folder: Path, bundle: Path, extra: str = "", uri: str = "pool.avi") -> Path:
+    path = folder / "reid-edge.toml"
+    path.write_text(
+        f'[device]\nstate_dir = "{folder / "state"}"\n'
+        f'[source]\nkind = "video"\nuri = "{folder / uri}"\n'
+        f'[bundle]\npath = "{bundle}"\n{extra}'
+    )
+    return path
+
+
+def reid_edge(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([REID_EDGE, *args], capture_output=True, text=True, timeout=60)
+
+
+def test_check_config_accepts_a_good_config(tmp_path: Path, bundle: Path) -> None:
+    done = reid_edge("--config", str(write_config(tmp_path, bundle)), "--check-config")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith(": ok")
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        ("[mqtt]\nprot = 1883\n", "mqtt.prot: unknown key"),
+        ("[mqtt]\nport = 'x'\n", "mqtt.port: expected int"),
+        ("[tracker]\nvote_window = 1.5\n", "tracker.vote_window: expected int"),
+    ],
+)
+def test_check_config_rejects_bad_keys_in_one_line(
+    tmp_path: Path, bundle: Path, extra: str, named: str
+) -> None:
+    done = reid_edge("--config", str(write_config(tmp_path, bundle, extra)), "--check-config")
+    assert done.returncode == 1
+    assert named in done.stderr and done.stderr.count("\n") == 1, done.stderr
+
+
+def test_check_config_refuses_a_tampered_bundle(tmp_path: Path, bundle: Path) -> None:
+    tampered = tmp_path / "bundle"
+    shutil.copytree(bundle, tampered)
+    with (tampered / "classifier.npz").open("ab") as handle:
+        handle.write(b"\0")
+    done = reid_edge("--config", str(write_config(tmp_path, tampered)), "--check-config")
+    assert done.returncode == 1
+    assert "classifier.npz" in done.stderr and done.stderr.count("\n") == 1, done.stderr
+
+
+def test_a_missing_bundle_is_one_line_and_no_traceback(tmp_path: Path) -> None:
+    done = reid_edge("--config", str(write_config(tmp_path, tmp_path / "nowhere")))
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr
+    assert "nowhere" in done.stderr.strip().splitlines()[-1]
+
+
+def test_sigterm_mid_run_finishes_flushes_and_exits_zero(
+    tmp_path: Path, bundle: Path, broker, synthetic_data: Path
+) -> None:
+    simulate_pool(
+        sequences_from_folder(synthetic_data),
+        tmp_path / "pool.avi",
+        tmp_path / "truth.json",
+        frames=60,
+    )
+    status = Collector(broker.port, "reid/+/status")
+    mqtt = f'[mqtt]\nhost = "127.0.0.1"\nport = {broker.port}\n'
+    config = write_config(tmp_path, bundle, mqtt)
+    config.write_text(config.read_text().replace("uri =", "loop = true\nfps = 25.0\nuri ="))
+    daemon = subprocess.Popen(
+        [REID_EDGE, "--config", str(config)], stderr=subprocess.PIPE, text=True
+    )
+    assert wait_until(lambda: b"online" in status.payloads(), timeout=30)
+    time.sleep(1.0)  # mid-run: frames are flowing
+    daemon.send_signal(signal.SIGTERM)
+    assert daemon.wait(timeout=30) == 0, daemon.stderr.read()
+    assert wait_until(lambda: status.payloads()[-1:] == [b"offline"], timeout=10)
+    status.close()
+    assert (
+        len(Spool.from_config(DeviceConfig(state_dir=str(tmp_path / "state")), SpoolConfig())) == 0
+    )
