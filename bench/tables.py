@@ -1,0 +1,141 @@
+"""The README's results tables, rendered from bench/results/*.json (nothing typed by hand)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+
+def _load(results: Path, name: str) -> dict | None:
+    path = results / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.1f} %"
+
+
+def _table(header: list[str], rows: list[list[object]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def accuracy(data: dict) -> str:
+    rows = []
+    for method, label in data["methods"].items():
+        random, time = data["results"]["random"][method], data["results"]["time"][method]
+        rows.append(
+            [
+                label,
+                _pct(random["accuracy"]),
+                _pct(time["accuracy"]),
+                f"{time['train_seconds']:.0f} s",
+            ]
+        )
+    note = data.get("note", "")
+    return (
+        "### Accuracy: reference protocol vs time split\n\n"
+        + _table(
+            ["method", "random split (reference protocol)", "time split", "training time"], rows
+        )
+        + (f"\n\n{note}" if note else "")
+    )
+
+
+def quantization(data: dict) -> str:
+    check = data["check"]
+    acc, lat, size, cos = (check[k] for k in ("accuracy", "latency_ms", "size_bytes", "cosine"))
+    naive = data["variants"].get("int8 whole graph with l2_norm, float io (naive)", {})
+    rows = [
+        ["accuracy (time-split test crops)", _pct(acc["float32"]), _pct(acc["int8"])],
+        ["ms per crop, 1 thread (resize + invoke + normalise)", lat["float32"], lat["int8"]],
+        ["ms, interpreter only", check["invoke_ms"]["float32"], check["invoke_ms"]["int8"]],
+        ["model size", f"{size['float32'] / 1000:.0f} KB", f"{size['int8'] / 1000:.0f} KB"],
+    ]
+    lines = [
+        "### Quantization: float32 vs the shipped int8 model (`reid-check`)\n",
+        _table(["", "float32", "int8"], rows),
+        "",
+        f"- accuracy drop {100 * check['drop']:.2f} pp; embedding cosine int8 vs float32: mean "
+        f"{cos['mean']:.4f}, 1st percentile {cos['p1']:.4f}, min {cos['min']:.4f}",
+        f"- int8 / float32 latency per crop {check['latency_ratio']:.2f} "
+        f"(interpreter only {check['invoke_ratio']:.2f})",
+    ]
+    if naive:
+        lines.append(
+            f"- a naive int8 conversion (whole graph with the L2 normalisation): cosine min "
+            f"{naive['cosine_to_float32']['min']:.3f}, accuracy {_pct(naive['accuracy'])}"
+        )
+    lines += [f"- {finding}" for finding in data.get("findings", [])]
+    return "\n".join(lines)
+
+
+def open_set(data: dict) -> str:
+    rows = [
+        [
+            f["left_out"],
+            _pct(f["unknown_rate_left_out"]),
+            _pct(f["unknown_rate_known"]),
+            _pct(f["enrolled_accuracy"]),
+            _pct(f["others_accuracy"]),
+        ]
+        for f in data["folds"]
+    ]
+    note = data.get("note", "")
+    return (
+        "### Open set and enrollment (leave one swimmer out of CNN training)\n\n"
+        + _table(
+            [
+                "left out",
+                "its crops answered unknown (goal ≥ 90 %)",
+                "known swimmers answered unknown (goal ≤ 2 %)",
+                "after enrollment: its later frames right (goal ≥ 95 %)",
+                "others right (goal ≥ 97 %)",
+            ],
+            rows,
+        )
+        + (f"\n\n{note}" if note else "")
+    )
+
+
+def pipeline(data: dict) -> str:
+    stage = data["stage_ms"]
+    order = ["decode", "detect", "crop", "embed", "classify", "track", "publish"]
+    rows = [[name, f"{stage[name]:.2f}"] for name in order]
+    return (
+        f"### Daemon pipeline ({data['what']})\n\n"
+        + _table(["stage", "ms per frame"], rows)
+        + f"\n\n{data['fps']:.1f} frames/s over {data['frames']} frames (goal ≥ 25); detection "
+        f"{_pct(data['detect_share'])} of frame time (goal ≤ 25 %); largest stage: "
+        f"{data['largest_stage']}; load average during the run {data['load_average']:.1f}."
+    )
+
+
+def soak(data: dict) -> str:
+    fps, rss = data["fps"], data["rss_mb"]
+    return (
+        f"### Soak ({data['minutes']:.0f} minutes, {data['what']})\n\n"
+        f"Resident memory {rss['after_warmup']:.1f} MB after warm-up, {rss['end']:.1f} MB at the "
+        f"end: growth {data['growth_mb']:+.2f} MB (goal ≤ 5 MB). Frame rate {fps['mean']:.1f} "
+        f"frames/s on average (min {fps['min']:.1f}, max {fps['max']:.1f}, coefficient of "
+        f"variation {fps['cv']:.2f}); exit code after SIGTERM {data['exit_code']}."
+    )
+
+
+RENDERERS: dict[str, Callable[[dict], str]] = {
+    "accuracy": accuracy,
+    "quantization": quantization,
+    "open_set": open_set,
+    "pipeline": pipeline,
+    "soak": soak,
+}
+
+
+def render(results: Path, machine: str) -> str:
+    parts = [f"_Machine: {machine}; generated by `bench/run_all.py` from `bench/results/`._"]
+    for name, renderer in RENDERERS.items():
+        data = _load(results, name)
+        parts.append(renderer(data) if data else f"### {name}\n\n(not measured yet)")
+    return "\n\n".join(parts)
