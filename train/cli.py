@@ -67,7 +67,7 @@ def recipe_from_args(args: argparse.Namespace) -> Recipe:
         height, width = (int(v) for v in args.input_size.lower().split("x"))
     except ValueError:
         raise TrainError(
-            f"--input-size {args.input_size!r}: expected HEIGHTxWIDTH, e.g. 64x40"
+            f"--input-size {args.input_size!r}: expected HEIGHTxWIDTH, e.g. 128x80"
         ) from None
     if min(height, width, args.epochs, args.batches) < 1:
         raise TrainError("--input-size, --epochs and --batches must be positive")
