@@ -38,6 +38,7 @@ class Recipe:
     margin: float = 1.0
     lr: float = 1e-3
     weight_decay: float = 0.0
+    ema: float = 0.0  # weight moving-average momentum; 0 = off (0.99 measured no better)
     hflip: bool = True
     vflip: bool = False
     rotate_deg: float = 10.0
@@ -88,7 +89,7 @@ def train_embedder(
     sampler = PKSampler(labels, recipe.p, recipe.k, seed=recipe.seed)
     augment = recipe.augment()
     model = build_embedder(recipe.height, recipe.width)
-    step = _make_step(model, recipe)
+    step, optimizer = _make_step(model, recipe)
 
     history: dict[str, list[float]] = {"loss": [], "seconds": []}
     start = time.perf_counter()
@@ -101,6 +102,8 @@ def train_embedder(
         history["loss"].append(float(np.mean(losses)))
         history["seconds"].append(time.perf_counter() - start)
         bar.set_postfix(loss=f"{history['loss'][-1]:.4f}")
+    if recipe.ema > 0:
+        optimizer.finalize_variable_values(model.trainable_variables)  # the averaged weights
     log.info("trained %d epochs in %.0f s", recipe.epochs, history["seconds"][-1])
     return model, history
 
@@ -110,7 +113,12 @@ def _make_step(model: keras.Model, recipe: Recipe):
     loss_fn = get_loss(recipe.loss)
     total = max(1, recipe.epochs * recipe.batches_per_epoch)
     schedule = keras.optimizers.schedules.CosineDecay(recipe.lr, total, alpha=0.05)
-    optimizer = keras.optimizers.AdamW(schedule, weight_decay=recipe.weight_decay)
+    optimizer = keras.optimizers.AdamW(
+        schedule,
+        weight_decay=recipe.weight_decay,
+        use_ema=recipe.ema > 0,
+        ema_momentum=recipe.ema or 0.99,
+    )
     margin = float(recipe.margin)
 
     @tf.function
@@ -122,7 +130,7 @@ def _make_step(model: keras.Model, recipe: Recipe):
         optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
         return loss
 
-    return step
+    return step, optimizer
 
 
 def embed(model: keras.Model, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
