@@ -25,6 +25,7 @@ import argparse
 import json
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -190,29 +191,30 @@ def summarise(folds: list[dict]) -> dict:
     return summary
 
 
-def train_folds(args: argparse.Namespace, recipe: Recipe) -> list[dict]:
+def train_folds(args: argparse.Namespace, recipe: Recipe) -> Iterator[dict]:
     data = load(args.data, recipe)
     if args.dump:
         args.dump.mkdir(parents=True, exist_ok=True)
         data["dump"] = args.dump
     identities = sorted(set(data["y_train"]))
-    n_folds = args.folds or (QUICK_FOLDS if args.quick else len(identities))
-    folds = []
-    for left_out in identities[:n_folds]:
-        folds.append(run_fold(left_out, data, recipe))
-        log.info("fold %s: %s", left_out, {k: v for k, v in folds[-1].items() if k != "scores"})
-    return folds
+    for left_out in identities[: args.folds or (QUICK_FOLDS if args.quick else None)]:
+        yield run_fold(left_out, data, recipe)
 
 
-def replay(dump: Path) -> list[dict]:
+def replay(dump: Path) -> Iterator[dict]:
     """Evaluate folds saved by --dump (to try open-set rules without retraining the CNN)."""
-    folds = []
     for path in sorted(dump.glob("fold_*.npz")):
         left_out = path.stem.removeprefix("fold_")
         with np.load(path) as e:
-            folds.append({"left_out": left_out} | evaluate_fold(left_out, **dict(e)))
-        log.info("fold %s: %s", left_out, {k: v for k, v in folds[-1].items() if k != "scores"})
-    return folds
+            yield {"left_out": left_out} | evaluate_fold(left_out, **dict(e))
+
+
+def recipe_note(args: argparse.Namespace) -> str:
+    if args.quick:
+        return "toy recipe for a smoke run"
+    if args.epochs:
+        return f"train.fit.Recipe defaults but {args.epochs} epochs (shortened to fit the time)"
+    return "train.fit.Recipe defaults"
 
 
 def main() -> int:
@@ -231,7 +233,6 @@ def main() -> int:
     recipe = replace(Recipe(), **QUICK_RECIPE) if args.quick else Recipe()
     if args.epochs:
         recipe = replace(recipe, epochs=args.epochs)
-    folds = replay(args.replay) if args.replay else train_folds(args, recipe)
     result = {
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "data": str(args.data),
@@ -241,13 +242,16 @@ def main() -> int:
         "embeddings": "float Keras model (train.fit.embed), not the int8 TFLite path",
         "quick": args.quick,
         "recipe": recipe.to_dict(),
-        "recipe_note": "toy recipe for a smoke run" if args.quick else "train.fit.Recipe defaults",
+        "recipe_note": recipe_note(args),
         "replayed_from": str(args.replay) if args.replay else None,
-        "summary": summarise(folds),
-        "folds": folds,
     }
+    folds: list[dict] = []
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    for fold in replay(args.replay) if args.replay else train_folds(args, recipe):
+        folds.append(fold)
+        log.info("fold %s: %s", fold["left_out"], {k: v for k, v in fold.items() if k != "scores"})
+        result |= {"folds_done": len(folds), "summary": summarise(folds), "folds": folds}
+        args.out.write_text(json.dumps(result, indent=2) + "\n")  # partial results survive
     print(json.dumps(result["summary"], indent=2))
     return 0
 
