@@ -5,7 +5,7 @@
 Methods: colour histogram + SVM (square-rooted bins, and raw bins as the plain baseline),
 cross-entropy CNN (same backbone), triplet embedder + linear SVM
 (the default Recipe). For each split and seed: per-crop test accuracy and training seconds. The
-full run (3 seeds) takes about 10 minutes on 2 free cores; `--quick` (one seed, a third of the
+full run (3 seeds) takes about 20 minutes on 2 free cores; `--quick` (one seed, a third of the
 epochs) about 2. Training times depend on how busy the host is: the load average is recorded.
 """
 

@@ -41,6 +41,24 @@ def make_split(data: Path, split: str, seed: int) -> Split:
     return result
 
 
+def load_split(
+    data: Path, split: str, recipe: Recipe
+) -> tuple[np.ndarray, list[str], np.ndarray, list[str], list[str]]:
+    """(x_train, y_train, x_test, y_test, skipped paths) at the recipe's input size."""
+    chosen = make_split(data, split, recipe.seed)
+    x_train, kept_train, skipped_train = load_images(chosen.train, recipe.height, recipe.width)
+    x_test, kept_test, skipped_test = load_images(chosen.test, recipe.height, recipe.width)
+    skipped = [str(p) for p in skipped_train + skipped_test]
+    y_train, y_test = [s.identity for s in kept_train], [s.identity for s in kept_test]
+    log.info(
+        "%d training and %d test crops, %d unreadable skipped",
+        len(y_train),
+        len(y_test),
+        len(skipped),
+    )
+    return x_train, y_train, x_test, y_test, skipped
+
+
 def train_run(
     data: Path,
     out: Path,
@@ -51,21 +69,8 @@ def train_run(
     progress: bool = True,
 ) -> str:
     """Train and write RUN; returns a one-line summary for the terminal."""
-    chosen = make_split(Path(data), split, recipe.seed)
-    x_train, kept_train, skipped_train = load_images(chosen.train, recipe.height, recipe.width)
-    x_test, kept_test, skipped_test = load_images(chosen.test, recipe.height, recipe.width)
-    skipped = [str(p) for p in skipped_train + skipped_test]
-    y_train = [s.identity for s in kept_train]
-    y_test = [s.identity for s in kept_test]
+    x_train, y_train, x_test, y_test, skipped = load_split(Path(data), split, recipe)
     identities = sorted(set(y_train))
-    log.info(
-        "%d training and %d test crops, %d identities, %d unreadable skipped",
-        len(y_train),
-        len(y_test),
-        len(identities),
-        len(skipped),
-    )
-
     start = time.perf_counter()
     model, history = train_embedder(x_train, y_train, recipe, progress=progress)
     seconds = time.perf_counter() - start
