@@ -40,7 +40,9 @@ class Recipe:
     weight_decay: float = 0.0
     ema: float = 0.0  # weight moving-average momentum; 0 = off (0.99 measured no better)
     hflip: bool = True
-    vflip: bool = False
+    # Swimmers swim lengths: a top-view camera sees them head-up and head-down. With hflip,
+    # vflip gives the 180° turn (99.0 % time split at 128x80 vs 98.6 % without, one seed).
+    vflip: bool = True
     rotate_deg: float = 10.0
     zoom: float = 0.0
     shift: float = 0.0
