@@ -73,8 +73,8 @@ METHODS = {
     "triplet_svm": triplet_svm,
 }
 SPLITS = {
-    "random": "reference protocol: per-image random 80/20 split (leaks)",
     "time": "last 20 % of each identity's frames, 10-frame gap",
+    "random": "reference protocol: per-image random 80/20 split (leaks)",
 }
 
 
@@ -115,6 +115,26 @@ def summarise(runs: list[dict]) -> dict:
     return out
 
 
+def write_report(out: Path, args, recipe: Recipe, splits: dict, started: float) -> None:
+    """Rewritten after every split and seed, so an interrupted run still leaves its figures."""
+    report = {
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "data": str(args.data),
+        "quick": args.quick,
+        "recipe": recipe.to_dict(),
+        "host": {
+            "machine": platform.machine(),
+            "cpus": os.cpu_count(),
+            "load_average_at_write": os.getloadavg(),
+            "tf_threads": 2,
+        },
+        "total_seconds": round(time.perf_counter() - started, 1),
+        "splits": splits,
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -126,26 +146,14 @@ def main() -> int:
     if args.quick:
         recipe, seeds = replace(recipe, epochs=max(1, recipe.epochs // 3)), seeds[:1]
     started = time.perf_counter()
-    splits = {}
+    splits: dict[str, dict] = {}
     for split, description in SPLITS.items():
-        runs = [measure(args.data, split, seed, recipe) for seed in seeds]
-        splits[split] = {"description": description, "seeds": seeds, **summarise(runs)}
-    report = {
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "data": str(args.data),
-        "quick": args.quick,
-        "recipe": recipe.to_dict(),
-        "host": {
-            "machine": platform.machine(),
-            "cpus": os.cpu_count(),
-            "load_average_at_end": os.getloadavg(),
-            "tf_threads": 2,
-        },
-        "total_seconds": round(time.perf_counter() - started, 1),
-        "splits": splits,
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
+        runs = []
+        for seed in seeds:
+            runs.append(measure(args.data, split, seed, recipe))
+            done = seeds[: len(runs)]
+            splits[split] = {"description": description, "seeds": done, **summarise(runs)}
+            write_report(args.out, args, recipe, splits, started)
     print(f"wrote {args.out}")
     return 0
 
