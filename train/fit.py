@@ -44,8 +44,11 @@ class Recipe:
     # vflip gives the 180° turn (99.0 % time split at 128x80 vs 98.6 % without, one seed).
     vflip: bool = True
     rotate_deg: float = 10.0
-    zoom: float = 0.0
-    shift: float = 0.0
+    # The daemon's crops come from a detector, framed a little differently from the training
+    # crops: scale and position jitter close that gap (daemon-crop accuracy on a simulated pool
+    # 83 % -> 89 % at 64x40; time split 99.35 % at 128x80, one seed).
+    zoom: float = 0.15
+    shift: float = 0.08
     brightness: float = 0.15
     contrast: float = 0.15
     erase_prob: float = 0.0
