@@ -23,7 +23,7 @@ from train.synth import generate_dataset
 REPO = Path(__file__).resolve().parents[1]
 REAL_DATA = REPO.parent / "shared" / "data" / "swimmers"
 BIN = Path(sys.executable).parent
-QUICK_EPOCHS = 12  # enough for the plumbing and the vote; the bench measures the full recipe
+QUICK_EPOCHS = 20  # enough for the plumbing and the vote; the bench measures the full recipe
 POOL_FRAMES = 240
 LANES = 8
 RECONNECT_MAX_S = 2.0  # a broker that comes back is found again quickly
