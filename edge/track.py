@@ -5,9 +5,10 @@ most common prediction over its last `vote_window` crops, so one bad crop change
 Events are what a subscriber cares about: `new` once a track has `settle_votes` predictions
 (this is also the min-hits rule: a detection seen in fewer frames never becomes a visible track,
 so a one-frame splash invents nothing), `update` when the voted identity changes, `end` when
-the track has been unseen for more than `max_missed` frames. An unknown swimmer (None) votes
-like any id. A challenger must have strictly more votes than the announced identity, so ties do
-not flap.
+the track has been unseen for more than `max_missed` frames. An unknown (None) prediction
+wins only with a majority of the window: a known swimmer's weak crops (a turn, a splash) do not
+turn the track unknown. A challenger must have strictly more votes than the announced identity,
+so ties do not flap.
 
 Matching is greedy: first by IoU (at least `min_iou`), then by centroid distance (at most one box
 size). Swimmers stay in their lanes, so a box never continues a track in another lane (when
@@ -51,13 +52,24 @@ class _Track:
     swimmer_id: str | None = None
 
     def vote(self) -> tuple[str | None, float]:
-        """The winning identity (the announced one keeps ties) and its mean score."""
+        """The winning identity and its mean score.
+
+        An unknown (None) vote is a crop too weak to name, not by itself a stranger: unknown wins
+        only when most of the window is unknown. Otherwise the most common known id wins, and
+        the announced identity keeps ties.
+        """
         counts = Counter(swimmer for swimmer, _ in self.votes)
-        best = max(counts.values())
-        if self.track_id is not None and counts.get(self.swimmer_id, 0) == best:
-            winner = self.swimmer_id
+        unknown = counts.pop(None, 0)
+        if not counts or 2 * unknown > len(self.votes):
+            winner = None
         else:
-            winner = next(s for s, _ in reversed(self.votes) if counts[s] == best)
+            best = max(counts.values())
+            if self.track_id is not None and counts.get(self.swimmer_id, 0) == best:
+                winner = self.swimmer_id
+            else:
+                winner = next(
+                    s for s, _ in reversed(self.votes) if s is not None and counts[s] == best
+                )
         scores = [score for swimmer, score in self.votes if swimmer == winner]
         return winner, sum(scores) / len(scores)
 

@@ -61,7 +61,7 @@ def test_a_tie_keeps_the_announced_identity() -> None:
     assert [c.type for _, c in run(tracker, frames)] == ["new"]
 
 
-def test_unknown_swimmers_vote_like_anyone() -> None:
+def test_a_stranger_is_unknown_until_a_known_swimmer_outvotes_it() -> None:
     tracker = Tracker(CFG)
     votes = [None] * 3 + ["7"] * 4
     frames = [
@@ -69,6 +69,16 @@ def test_unknown_swimmers_vote_like_anyone() -> None:
     ]
     changes = [(c.type, c.swimmer_id, c.score) for _, c in run(tracker, frames)]
     assert changes == [("new", None, pytest.approx(0.4)), ("update", "7", pytest.approx(0.8))]
+
+
+def test_a_known_swimmers_weak_crops_do_not_make_the_track_unknown() -> None:
+    tracker = Tracker(CFG)  # window 5: unknown needs 3 of 5 votes
+    votes = ["4", "4", "4", None, None, "5", "6", None]
+    frames = [[(at(200, 100 + 5 * i), said(v))] for i, v in enumerate(votes)]
+    changes = [(i, c.type, c.swimmer_id) for i, c in run(tracker, frames)]
+    # Frame 6 (4,N,N,5,6): unknown is the most common vote but not a majority, so "4" stays;
+    # frame 7 (N,N,5,6,N): unknown has 3 of 5.
+    assert changes == [(2, "new", "4"), (7, "update", None)]
 
 
 def test_a_one_frame_splash_never_becomes_a_track() -> None:
