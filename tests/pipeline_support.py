@@ -16,6 +16,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from demo.run import SIMULATED_POOL_THRESHOLD
 from train.data import list_samples, time_split
 from train.poolsim import simulate_pool
 from train.synth import generate_dataset
@@ -81,7 +82,7 @@ def daemon_config(folder: Path, pool: Pool, port: int, **source: object) -> Path
     path.write_text(
         f'[device]\nname = "test-pi"\nstate_dir = "{folder / "state"}"\n'
         f'[source]\nkind = "video"\nuri = "{pool.video}"\n{extra}'
-        f'[bundle]\npath = "{pool.bundle}"\n'
+        f'[bundle]\npath = "{pool.bundle}"\nunknown_threshold = {SIMULATED_POOL_THRESHOLD}\n'
         f'[mqtt]\nhost = "127.0.0.1"\nport = {port}\nstats_interval_s = 1.0\n'
         f"reconnect_max_s = {RECONNECT_MAX_S}\n"
     )
