@@ -23,24 +23,38 @@ def _table(header: list[str], rows: list[list[object]]) -> str:
 
 
 def accuracy(data: dict) -> str:
+    splits = data["splits"]
+    methods = [m for m in splits["time"] if isinstance(splits["time"][m], dict)]
     rows = []
-    for method, label in data["methods"].items():
-        random, time = data["results"]["random"][method], data["results"]["time"][method]
-        rows.append(
-            [
-                label,
-                _pct(random["accuracy"]),
-                _pct(time["accuracy"]),
-                f"{time['train_seconds']:.0f} s",
-            ]
-        )
-    note = data.get("note", "")
+    for method in methods:
+        cells = []
+        for split in ("random", "time"):
+            figures = splits.get(split, {}).get(method)
+            cells.append(
+                f"{_pct(figures['accuracy_mean'])} (min {_pct(figures['accuracy_min'])})"
+                if figures
+                else "not measured"
+            )
+        rows.append([method, *cells, f"{splits['time'][method]['train_seconds_mean']:.0f} s"])
+    seeds = len(splits["time"]["seeds"])
     return (
-        "### Accuracy: reference protocol vs time split\n\n"
+        "### Accuracy: reference protocol vs time split (per crop, mean over "
+        f"{seeds} seed{'s' if seeds > 1 else ''})\n\n"
         + _table(
             ["method", "random split (reference protocol)", "time split", "training time"], rows
         )
-        + (f"\n\n{note}" if note else "")
+        + f"\n\nDefault recipe: {_recipe(data['recipe'])}."
+        + (" Quick run (a third of the epochs)." if data.get("quick") else "")
+    )
+
+
+def _recipe(recipe: dict) -> str:
+    return (
+        f"{recipe['height']}×{recipe['width']} input, {recipe['loss']} triplet loss, "
+        f"{recipe['epochs']} epochs of {recipe['batches_per_epoch']} P×K batches "
+        f"(P={recipe['p']}, K={recipe['k']}), flips, ±{recipe['rotate_deg']:.0f}° rotation, "
+        f"zoom {recipe['zoom']}, shift {recipe['shift']}, brightness/contrast "
+        f"{recipe['brightness']}, no hue change"
     )
 
 
