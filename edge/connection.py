@@ -86,7 +86,7 @@ def describe_connect_error(
 def describe_early_close(detail: str | None, host: str, port: int, tls: bool = False) -> str:
     """The broker hung up before its CONNACK: with TLS 1.3 that is how a rejected client
     certificate shows; `detail` is paho's last error log line, which names the alert."""
-    detail = detail or "no reason given"
+    detail = " ".join((detail or "no reason given").split())  # paho's line may hold newlines
     if tls:
         return f"TLS handshake with {host}:{port} failed: the broker closed the session ({detail})"
     return f"broker {host}:{port} closed the connection before accepting it ({detail})"
