@@ -8,14 +8,15 @@ Below the threshold the answer is "unknown". `edge.classify` computes the same s
 device; a test checks that the two agree.
 
 Why this score and this calibration (bench/open_set.py: real crops, time split, each of the 7
-identities left out of CNN training in turn; three runs: 10- and 25-epoch CNNs on all training
-frames, and a 10-epoch CNN on 80 % of them, the rest kept to calibrate; linear SVM):
+identities left out of CNN training in turn, linear SVM; four runs: 64x40 CNNs of 10 and 25
+epochs on all training frames, a 64x40 10-epoch CNN and the final 128x80 15-epoch CNN
+(bench/results/open_set.json) on 80 % of them, the rest kept to calibrate):
 - Separating the left-out swimmer's crops from known swimmers' later frames, the candidate
-  scores all do badly. AUROC per run: nearest cosine 0.799 / 0.817 / 0.743, mean of the 5
-  nearest 0.785 / 0.807 / 0.717, cosine to the centroid 0.758 / 0.778 / 0.671, SVM one-vs-one
-  margin 0.793 / 0.786 / 0.719; keeping 98 % of known frames they reject 9.5 / 15.5 / 15.2 %,
-  8.6 / 15.3 / 14.0 %, 8.5 / 14.9 / 3.4 % and 11.0 / 16.6 / 12.6 % of the unknown swimmer. The
-  CNN, trained on six identities, maps a new swimmer onto a known one (median cosine
+  scores all do badly. AUROC per run: nearest cosine 0.799 / 0.817 / 0.743 / 0.734, mean of
+  the 5 nearest 0.785 / 0.807 / 0.717 / 0.698, cosine to the centroid 0.758 / 0.778 / 0.671 /
+  0.621, SVM one-vs-one margin 0.793 / 0.786 / 0.719 / 0.685; keeping 98 % of known frames the
+  nearest cosine rejects 9.5 / 15.5 / 15.2 / 10.6 % of the unknown swimmer (the others 3-17 %).
+  The CNN, trained on six identities, maps a new swimmer onto a known one (median cosine
   0.83-0.99), so no score on these embeddings comes near "90 % of unknowns rejected". The
   nearest cosine is best or level in every run, needs no SVM refit to calibrate, and is one
   dot product per gallery row on the Pi.
