@@ -140,6 +140,7 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--quick", action="store_true", help="one seed, a third of the epochs")
+    parser.add_argument("--splits", nargs="+", choices=list(SPLITS), default=list(SPLITS))
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args()
     recipe, seeds = Recipe(), args.seeds
@@ -147,8 +148,8 @@ def main() -> int:
         recipe, seeds = replace(recipe, epochs=max(1, recipe.epochs // 3)), seeds[:1]
     started = time.perf_counter()
     splits: dict[str, dict] = {}
-    for split, description in SPLITS.items():
-        runs = []
+    for split in args.splits:
+        description, runs = SPLITS[split], []
         for seed in seeds:
             runs.append(measure(args.data, split, seed, recipe))
             done = seeds[: len(runs)]
