@@ -36,10 +36,10 @@ def accuracy(data: dict) -> str:
                 else "not measured"
             )
         rows.append([method, *cells, f"{splits['time'][method]['train_seconds_mean']:.0f} s"])
-    seeds = len(splits["time"]["seeds"])
+    seeds = {split: len(splits.get(split, {}).get("seeds", [])) for split in ("random", "time")}
     return (
-        "### Accuracy: reference protocol vs time split (per crop, mean over "
-        f"{seeds} seed{'s' if seeds > 1 else ''})\n\n"
+        "### Accuracy: reference protocol vs time split (per crop; mean over "
+        f"{seeds['random']} seed(s) on the random split, {seeds['time']} on the time split)\n\n"
         + _table(
             ["method", "random split (reference protocol)", "time split", "training time"], rows
         )
