@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 MOSQUITTO_PATHS = ("mosquitto", "/usr/sbin/mosquitto")
 START_TIMEOUT_S = 10.0
+STOP_TIMEOUT_S = 5.0
 
 
 @dataclass
@@ -84,7 +85,11 @@ def _start_embedded(port: int) -> RunningBroker:
     threading.Thread(target=serve, name="amqtt", daemon=True).start()
 
     def stop() -> None:
-        asyncio.run_coroutine_threadsafe(broker.shutdown(), loop).result(timeout=5)
+        shutdown = asyncio.run_coroutine_threadsafe(broker.shutdown(), loop)
+        try:
+            shutdown.result(timeout=STOP_TIMEOUT_S)
+        except TimeoutError:  # amqtt may wait on a closed client; its thread dies with us
+            log.warning("the embedded broker did not shut down within %g s", STOP_TIMEOUT_S)
         loop.call_soon_threadsafe(loop.stop)
 
     return RunningBroker("127.0.0.1", port, "amqtt (embedded)", stop)

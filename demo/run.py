@@ -140,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.stdout.write(f"video: {video}\n")
     step(6, "run the daemon; events as reid-subscribe shows them")
     events = run_daemon(out, video, out / "bundle")
+    (out / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
     step(7, "report")
     score = score_tracks(events, json.loads((out / "truth.json").read_text()))
     report = write_report(out, events, score, json.loads(check.read_text() or "{}"))
