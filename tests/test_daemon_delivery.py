@@ -8,10 +8,11 @@ import re
 import signal
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from broker import Collector, wait_until
+from broker import Broker, Collector, wait_until
 from pipeline_support import BIN, QUIET_TF, Pool, daemon_config
 
 pytestmark = pytest.mark.slow
@@ -59,7 +60,19 @@ def stop(daemon: subprocess.Popen) -> None:
     assert daemon.wait(timeout=60) == 0
 
 
-def test_a_ten_second_broker_outage_loses_no_event(pool: Pool, make_broker, tmp_path: Path):
+@dataclass
+class Run:
+    """A persistent broker, a persistent QoS 1 subscriber, and the daemon producing events."""
+
+    broker: Broker
+    collector: Collector
+    config: Path
+    log: Path
+    daemon: subprocess.Popen
+
+
+@pytest.fixture
+def run(pool: Pool, make_broker, tmp_path: Path):
     broker = make_broker(persistent=True)
     collector = Collector(broker.port, "reid/+/events", persistent=True)
     config = daemon_config(tmp_path, pool, broker.port, loop=True, fps=25.0)
@@ -67,34 +80,37 @@ def test_a_ten_second_broker_outage_loses_no_event(pool: Pool, make_broker, tmp_
     daemon = start_daemon(config, log)
     try:
         wait_for_events(log, 3)
-        broker.stop()
-        before = len(produced(log))
-        time.sleep(OUTAGE_S)
-        assert len(produced(log)) > before, "the daemon kept producing while the broker was away"
-        broker.start()
-        wait_for_events(log, len(produced(log)) + 2)
-        assert_all_delivered(log, collector)
+        yield Run(broker, collector, config, log, daemon)
     finally:
-        stop(daemon)
-    collector.close()
+        if daemon.poll() is None:
+            daemon.kill()
+        collector.close()
 
 
-def test_a_killed_daemon_loses_no_event(pool: Pool, make_broker, tmp_path: Path):
-    broker = make_broker(persistent=True)
-    collector = Collector(broker.port, "reid/+/events", persistent=True)
-    config = daemon_config(tmp_path, pool, broker.port, loop=True, fps=25.0)
-    log = tmp_path / "daemon.log"
-    daemon = start_daemon(config, log)
-    wait_for_events(log, 3)
-    broker.stop()  # so that events are waiting in the spool when the daemon dies
-    wait_for_events(log, len(produced(log)) + 2)
-    daemon.send_signal(signal.SIGKILL)
-    daemon.wait(timeout=10)
-    broker.start()
-    daemon = start_daemon(config, log)  # same state directory: the same spool
+def test_a_ten_second_broker_outage_loses_no_event(run: Run) -> None:
     try:
-        wait_for_events(log, len(produced(log)) + 2)
-        assert_all_delivered(log, collector)
+        run.broker.stop()
+        before = len(produced(run.log))
+        time.sleep(OUTAGE_S)
+        assert len(produced(run.log)) > before, (
+            "the daemon kept producing while the broker was away"
+        )
+        run.broker.start()
+        wait_for_events(run.log, len(produced(run.log)) + 2)
+        assert_all_delivered(run.log, run.collector)
+    finally:
+        stop(run.daemon)
+
+
+def test_a_killed_daemon_loses_no_event(run: Run) -> None:
+    run.broker.stop()  # so that events are waiting in the spool when the daemon dies
+    wait_for_events(run.log, len(produced(run.log)) + 2)
+    run.daemon.send_signal(signal.SIGKILL)
+    run.daemon.wait(timeout=10)
+    run.broker.start()
+    daemon = start_daemon(run.config, run.log)  # same state directory: the same spool
+    try:
+        wait_for_events(run.log, len(produced(run.log)) + 2)
+        assert_all_delivered(run.log, run.collector)
     finally:
         stop(daemon)
-    collector.close()
