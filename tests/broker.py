@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from demo.broker import free_port
+
 MOSQUITTO = Path("/usr/sbin/mosquitto")
 HOST = "127.0.0.1"
 START_TIMEOUT_S = 10.0
@@ -32,13 +34,6 @@ def mosquitto_missing() -> str | None:
     if shutil.which("openssl") is None:
         return "the openssl CLI is not installed"
     return None
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on right now (the kernel picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
 
 
 def _openssl(*args: str, cwd: Path) -> None:
