@@ -37,6 +37,7 @@ class BundleContents:
     height: int
     width: int
     embedding_size: int
+    colour_weight: float
     identities: dict[str, str]
     unknown_threshold: float
     source_run: str
@@ -62,6 +63,7 @@ def manifest_for(contents: BundleContents, files: dict[str, str]) -> dict[str, A
             "normalization": "raw uint8 0-255",
         },
         "embedding_size": contents.embedding_size,
+        "colour_weight": contents.colour_weight,
         "identities": contents.identities,
         "unknown_threshold": contents.unknown_threshold,
         "model": INT8_MODEL,

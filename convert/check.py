@@ -1,6 +1,7 @@
 """`reid-check BUNDLE --data DIR [--max-drop P]`: does int8 still identify swimmers like float?
 
-Both models run through the device's own code (edge.embed.Embedder, edge.classify.Classifier)
+Both models run through the device's own code (edge.identify.Identifier: embedding, colour
+signature, classifier)
 on the same crops: the later, time-split test frames of DIR, read at full size so resizing is
 part of what is compared. It reports accuracy of each and the drop, the cosine between float
 and int8 embeddings, per-crop latency (one thread, median, both models interleaved in this one
@@ -26,6 +27,7 @@ from edge.classify import Classifier
 from edge.cli import setup_logging
 from edge.embed import Embedder
 from edge.errors import ImageError
+from edge.identify import Identifier
 from edge.preprocess import read_rgb, resize_crop
 from edge.runtime import runtime_name
 from train.data import list_samples, time_split
@@ -62,9 +64,9 @@ def cosine_stats(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
     }
 
 
-def accuracy(classifier: Classifier, embeddings: np.ndarray, labels: list[str]) -> dict[str, float]:
+def accuracy(classifier: Classifier, descriptors: np.ndarray, labels: list[str]) -> dict:
     """Closed-set accuracy (the SVM's candidate) and open-set (unknowns count as wrong)."""
-    predictions = classifier.predict(embeddings)
+    predictions = classifier.predict(descriptors)
     closed = np.mean([p.candidate == y for p, y in zip(predictions, labels, strict=True)])
     opened = np.mean([p.swimmer_id == y for p, y in zip(predictions, labels, strict=True)])
     return {"accuracy": round(float(closed), 6), "identified": round(float(opened), 6)}
@@ -111,8 +113,10 @@ def evaluate(bundle: Bundle, data: str | Path, runs: int = LATENCY_RUNS) -> dict
         "int8": Embedder(bundle.model_path, *size, threads=1),
     }
     classifier = Classifier.load(bundle.classifier_path, bundle.unknown_threshold)
+    identify = {name: Identifier(e, classifier, bundle.colour_weight) for name, e in models.items()}
+    scores = {name: accuracy(classifier, i.describe(crops), labels) for name, i in identify.items()}
+    # The cosine is taken on the embeddings alone: the colour signature does not quantize.
     embeddings = {name: e.embed(crops) for name, e in models.items()}
-    scores = {name: accuracy(classifier, emb, labels) for name, emb in embeddings.items()}
     return {
         "bundle": str(bundle.root),
         "data": str(data),

@@ -41,6 +41,7 @@ class RunInfo:
     height: int
     width: int
     embedding_size: int
+    colour_weight: float
     identities: list[str]
     unknown_threshold: float
 
@@ -60,6 +61,7 @@ def read_run(run: str | Path) -> RunInfo:
             height=int(info["input"]["height"]),
             width=int(info["input"]["width"]),
             embedding_size=int(info["embedding_size"]),
+            colour_weight=float(info.get("colour_weight", 0.0)),
             identities=[str(i) for i in info["identities"]],
             unknown_threshold=float(info["unknown_threshold"]),
         )
@@ -112,6 +114,7 @@ def convert_run(run_dir: str | Path, data: str | Path, out: str | Path) -> dict[
         height=run.height,
         width=run.width,
         embedding_size=run.embedding_size,
+        colour_weight=run.colour_weight,
         identities={i: f"Swimmer {i}" for i in run.identities},
         unknown_threshold=run.unknown_threshold,
         source_run=str(run.root.resolve()),

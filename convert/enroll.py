@@ -1,7 +1,8 @@
 """`reid-enroll BUNDLE --data DIR --out BUNDLE2`: add or replace swimmers without retraining.
 
-The crops in DIR/<swimmer id>/ are embedded by the bundle's own int8 model through the device's
-code (`edge.embed.Embedder`), so the gallery holds exactly what the Pi will compute. Those
+The crops in DIR/<swimmer id>/ are described by the bundle's own int8 model and colour weight
+through the device's code (`edge.identify.Identifier`), so the gallery holds exactly what the
+Pi will compute. Those
 identities replace any of the same id in the gallery, the SVM is refitted on the whole gallery
 (same kernel, default C: the bundle does not record C) and the open-set threshold recalibrated
 for them. A new bundle is written; the input bundle is only read.
@@ -21,8 +22,9 @@ import numpy as np
 from convert.bundle_writer import BundleContents, archive_path, write_bundle
 from edge.bundle import Bundle, load_bundle
 from edge.cli import run_main, setup_logging
-from edge.embed import Embedder
+from edge.colour import descriptor_size
 from edge.errors import BundleError, ImageError, ReidError
+from edge.identify import Identifier
 from edge.preprocess import read_rgb
 from train.data import list_samples
 from train.errors import TrainError
@@ -63,8 +65,9 @@ def refit(
     return export_classifier(svc, gallery, gallery_labels), threshold
 
 
-def read_enrollment(data: Path, embedder: Embedder) -> Enrollment:
-    """Embed DIR's crops; unreadable files are skipped, but every identity needs enough crops."""
+def read_enrollment(data: Path, identifier: Identifier) -> Enrollment:
+    """Describe DIR's crops as the device will; unreadable files are skipped, but every
+    identity needs enough crops."""
     try:
         samples = list_samples(data)
     except TrainError as error:
@@ -84,7 +87,7 @@ def read_enrollment(data: Path, embedder: Embedder) -> Enrollment:
                 f"{data / identity}: {count} readable crop(s); enrolling a swimmer needs at "
                 f"least {MIN_ENROLL_CROPS}"
             )
-    return Enrollment(embedder.embed(crops), labels, skipped)
+    return Enrollment(identifier.describe(crops), labels, skipped)
 
 
 def _classifier_arrays(bundle: Bundle) -> dict[str, np.ndarray]:
@@ -93,9 +96,11 @@ def _classifier_arrays(bundle: Bundle) -> dict[str, np.ndarray]:
     except TrainError as error:
         raise BundleError(str(error)) from error
     dim = np.shape(arrays["gallery"])[-1]
-    if dim != bundle.embedding_size:
+    expected = descriptor_size(bundle.embedding_size, bundle.colour_weight)
+    if dim != expected:
         raise BundleError(
-            f"{bundle.classifier_path}: gallery is {dim}-d, the model gives {bundle.embedding_size}"
+            f"{bundle.classifier_path}: gallery is {dim}-d, the model and colour_weight "
+            f"{bundle.colour_weight} give {expected}"
         )
     return arrays
 
@@ -112,8 +117,7 @@ def enroll(bundle_path: Path, data: Path, out: Path) -> str:
     _check_out(bundle_path, out)
     bundle = load_bundle(bundle_path)
     arrays = _classifier_arrays(bundle)
-    embedder = Embedder(bundle.model_path, bundle.input_height, bundle.input_width)
-    enrollment = read_enrollment(data, embedder)
+    enrollment = read_enrollment(data, Identifier.from_bundle(bundle))
     new_arrays, threshold = refit(
         arrays, enrollment.embeddings, enrollment.labels, bundle.unknown_threshold
     )
@@ -153,6 +157,7 @@ def _contents(
         height=bundle.input_height,
         width=bundle.input_width,
         embedding_size=bundle.embedding_size,
+        colour_weight=bundle.colour_weight,
         identities=dict(sorted(identities.items())),
         unknown_threshold=float(threshold),
         source_run=source,

@@ -46,6 +46,7 @@ class Bundle:
     embedding_size: int
     identities: dict[str, str]
     unknown_threshold: float
+    colour_weight: float  # edge.colour: the signature's share of the descriptor (0: none)
     model_path: Path
     float_model_path: Path
     classifier_path: Path
@@ -161,6 +162,7 @@ def _build(root: Path, manifest: dict[str, Any]) -> Bundle:
             embedding_size=int(manifest["embedding_size"]),
             identities={str(k): str(v) for k, v in dict(manifest["identities"]).items()},
             unknown_threshold=float(manifest["unknown_threshold"]),
+            colour_weight=_colour_weight(where, manifest.get("colour_weight", 0.0)),
             model_path=root / manifest["model"],
             float_model_path=root / manifest["float_model"],
             classifier_path=root / manifest["classifier"],
@@ -169,6 +171,13 @@ def _build(root: Path, manifest: dict[str, Any]) -> Bundle:
         )
     except (KeyError, TypeError, ValueError) as error:
         raise BundleError(f"{where}: malformed field ({error})") from error
+
+
+def _colour_weight(where: Path, value: Any) -> float:
+    """0 <= w < 1: at 1 the int8 model would be shipped only to be ignored."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1:
+        raise BundleError(f"{where}: colour_weight must be a number in [0, 1), got {value!r}")
+    return float(value)
 
 
 def _verify_model_input(bundle: Bundle) -> None:

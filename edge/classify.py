@@ -1,4 +1,7 @@
-"""Swimmer ids from embeddings on the device: libsvm's one-vs-one SVM in numpy, plus open set.
+"""Swimmer ids from descriptors on the device: libsvm's one-vs-one SVM in numpy, plus open set.
+
+A descriptor is the crop's CNN embedding beside its colour signature (edge/colour.py); this
+module only sees unit rows and calls them embeddings.
 
 The host fits a scikit-learn `SVC` and exports it as plain arrays (`train/svm.py`); the Pi has
 no scikit-learn, so this module redoes libsvm's arithmetic: for every pair of classes (i, j),
@@ -8,8 +11,8 @@ class with most votes wins, ties going to the lowest class index (libsvm's `pred
 Tests check both against scikit-learn.
 
 Open set: the SVM always names someone (`candidate`). Its `score` is the cosine similarity
-(-1..1, higher = surer) between the crop's embedding and the candidate's enrolled gallery
-embeddings: the nearest one (`SCORE_NEIGHBOURS`, averaged when > 1); below `unknown_threshold`
+(-1..1, higher = surer) between the crop's descriptor and the candidate's enrolled gallery
+rows: the nearest one (`SCORE_NEIGHBOURS`, averaged when > 1); below `unknown_threshold`
 the answer is "unknown" (`swimmer_id` None). `train/openset.py` calibrates the threshold on
 the same score and explains why this score was chosen.
 """

@@ -103,9 +103,9 @@ class Daemon:
         with self.timer.stage("crop"):
             crops = cut_crops(frame, detections, self.aspect)
         with self.timer.stage("embed"):
-            embeddings = self.identifier.embedder.embed([c.image for c in crops])
+            descriptors = self.identifier.describe([c.image for c in crops])
         with self.timer.stage("classify"):
-            predictions = self.identifier.classifier.predict(embeddings) if crops else []
+            predictions = self.identifier.classifier.predict(descriptors) if crops else []
         with self.timer.stage("track"):
             cropped = {c.box for c in crops}
             kept = [d for d in detections if d.box in cropped]

@@ -53,9 +53,18 @@ class Embedder:
 
     def embed(self, crops: list[np.ndarray]) -> np.ndarray:
         """(n, embedding_size) float32 unit vectors, one per crop, in order."""
+        return self.embed_pixels(self.pixels(crops))
+
+    def pixels(self, crops: list[np.ndarray]) -> np.ndarray:
+        """Crops of any size as the model's (n, H, W, 3) uint8 input."""
         if not crops:
+            return np.zeros((0, self.height, self.width, 3), np.uint8)
+        return np.stack([resize_crop(c, self.height, self.width) for c in crops])
+
+    def embed_pixels(self, pixels: np.ndarray) -> np.ndarray:
+        """`embed` for crops already resized by `pixels`."""
+        if not len(pixels):
             return np.zeros((0, self.embedding_size), np.float32)
-        pixels = np.stack([resize_crop(c, self.height, self.width) for c in crops])
         chunks = [self._run(pixels[i : i + MAX_BATCH]) for i in range(0, len(pixels), MAX_BATCH)]
         return l2_normalize(np.concatenate(chunks))
 

@@ -16,8 +16,9 @@ import numpy as np
 from edge.bundle import Bundle, load_bundle
 from edge.classify import Classifier
 from edge.cli import run_main, setup_logging
+from edge.colour import describe, descriptor_size
 from edge.embed import Embedder
-from edge.errors import ImageError
+from edge.errors import BundleError, ImageError
 from edge.preprocess import read_rgb
 from edge.types import Prediction
 
@@ -25,11 +26,19 @@ log = logging.getLogger(__name__)
 
 
 class Identifier:
-    """Embeds crops with the int8 model and classifies the embeddings (None = unknown swimmer)."""
+    """Describes crops (int8 embedding and colour signature, edge.colour) and classifies the
+    descriptors (None = unknown swimmer)."""
 
-    def __init__(self, embedder: Embedder, classifier: Classifier) -> None:
+    def __init__(self, embedder: Embedder, classifier: Classifier, colour_weight: float = 0.0):
+        size = descriptor_size(embedder.embedding_size, colour_weight)
+        if classifier.gallery.shape[1] != size:
+            raise BundleError(
+                f"classifier expects {classifier.gallery.shape[1]}-d descriptors, the model and "
+                f"colour_weight {colour_weight} give {size}-d"
+            )
         self.embedder = embedder
         self.classifier = classifier
+        self.colour_weight = colour_weight
 
     @classmethod
     def from_bundle(
@@ -38,13 +47,19 @@ class Identifier:
         """`unknown_threshold` overrides the bundle's calibrated one (the daemon config may)."""
         embedder = Embedder(bundle.model_path, bundle.input_height, bundle.input_width, threads)
         threshold = bundle.unknown_threshold if unknown_threshold is None else unknown_threshold
-        return cls(embedder, Classifier.load(bundle.classifier_path, threshold))
+        classifier = Classifier.load(bundle.classifier_path, threshold)
+        return cls(embedder, classifier, bundle.colour_weight)
+
+    def describe(self, crops: list[np.ndarray]) -> np.ndarray:
+        """(n, d) unit descriptors of RGB uint8 crops (any size), in order."""
+        pixels = self.embedder.pixels(crops)
+        return describe(self.embedder.embed_pixels(pixels), pixels, self.colour_weight)
 
     def identify(self, crops: list[np.ndarray]) -> list[Prediction]:
         """One prediction per RGB uint8 crop (any size), in order."""
         if not crops:
             return []
-        return list(self.classifier.predict(self.embedder.embed(crops)))
+        return list(self.classifier.predict(self.describe(crops)))
 
 
 def _format(path: str, prediction: Prediction | None, error: str | None, as_json: bool) -> str:

@@ -7,12 +7,12 @@ from dataclasses import replace
 import numpy as np
 
 from train.baselines import (
-    colour_histograms,
     fit_histogram_svm,
     predict_ce_cnn,
     predict_histogram_svm,
     train_ce_cnn,
 )
+from train.descriptor import colour_histograms
 from train.fit import Recipe
 
 COLOURS = {"red": (200, 30, 30), "green": (30, 180, 40), "yellow": (220, 210, 40)}

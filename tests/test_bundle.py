@@ -131,6 +131,7 @@ def contents_of(bundle: Path) -> BundleContents:
         height=loaded.input_height,
         width=loaded.input_width,
         embedding_size=128,
+        colour_weight=0.0,
         identities=loaded.identities,
         unknown_threshold=0.25,
         source_run="test",

@@ -15,6 +15,7 @@ from convert.enroll import MIN_ENROLL_CROPS, main
 from convert.quantize import convert
 from edge.bundle import load_bundle
 from edge.classify import Classifier
+from edge.colour import describe, descriptor_size
 from edge.embed import Embedder
 from edge.identify import Identifier
 from train.openset import calibrate_threshold
@@ -62,9 +63,11 @@ def _write_crops(root: Path, identity: str, frames: range) -> None:
         cv2.imwrite(str(folder / f"frame_{f}.jpg"), bgr)
 
 
-@pytest.fixture(scope="module")
-def bundle(tmp_path_factory) -> Path:
-    """A real (tiny, untrained) int8 bundle knowing swimmers 1, 2 and 3."""
+@pytest.fixture(scope="module", params=[0.0, 0.5], ids=["embedding", "with-colour"])
+def bundle(request, tmp_path_factory) -> Path:
+    """A real (tiny, untrained) int8 bundle knowing swimmers 1, 2 and 3; its descriptors are
+    the embedding alone or the embedding beside the colour signature (edge.colour)."""
+    colour_weight = request.param
     root = tmp_path_factory.mktemp("base")
     model = _colour_embedder()
     crops = [_crop(i, f) for i in ("1", "2", "3") for f in range(12)]
@@ -72,7 +75,9 @@ def bundle(tmp_path_factory) -> Path:
     pixels = np.stack([cv2.resize(c, (WIDTH, HEIGHT), interpolation=cv2.INTER_AREA) for c in crops])
     models = convert(model, pixels)
     (root / "int8.tflite").write_bytes(models.int8)
-    gallery = Embedder(root / "int8.tflite", HEIGHT, WIDTH).embed(crops)
+    embedder = Embedder(root / "int8.tflite", HEIGHT, WIDTH)
+    resized = embedder.pixels(crops)
+    gallery = describe(embedder.embed_pixels(resized), resized, colour_weight)
     save_classifier(
         root / "c.npz", export_classifier(fit_classifier(gallery, labels), gallery, labels)
     )
@@ -83,6 +88,7 @@ def bundle(tmp_path_factory) -> Path:
         height=HEIGHT,
         width=WIDTH,
         embedding_size=128,
+        colour_weight=colour_weight,
         identities={i: f"Swimmer {i}" for i in ("1", "2", "3")},
         unknown_threshold=calibrate_threshold(gallery, labels),
         source_run="runs/test",
@@ -116,6 +122,8 @@ def test_enroll_adds_a_swimmer_and_leaves_the_input_alone(bundle, tmp_path, caps
     clf = Classifier.load(new.classifier_path, new.unknown_threshold)
     assert clf.classes == ("1", "2", "3", "4")
     assert list(clf.gallery_labels).count("4") == 10
+    assert new.colour_weight == load_bundle(bundle).colour_weight
+    assert clf.gallery.shape[1] == descriptor_size(128, new.colour_weight)
     old = json.loads((bundle / "manifest.json").read_text())
     assert new.unknown_threshold <= old["unknown_threshold"]
     crops = [_crop("4", f) for f in range(10)]

@@ -279,6 +279,7 @@ def bundles(tmp_path_factory) -> dict[str, Path]:
             height=HEIGHT,
             width=WIDTH,
             embedding_size=128,
+            colour_weight=0.0,
             identities={"1": "Swimmer 1"},
             unknown_threshold=threshold,
             source_run=f"runs/{name}",

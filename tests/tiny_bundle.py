@@ -111,6 +111,7 @@ def build_bundle(tmp: Path) -> tuple[Path, Path]:
         height=HEIGHT,
         width=WIDTH,
         embedding_size=128,
+        colour_weight=0.0,
         identities={i: f"Swimmer {i}" for i in IDENTITIES},
         unknown_threshold=-1.0,
         source_run=str(run),

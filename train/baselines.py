@@ -13,36 +13,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-import cv2
 import keras
 import numpy as np
 import tensorflow as tf
 from sklearn.svm import SVC
 
+from train.descriptor import histogram_features
 from train.fit import Recipe
 from train.model import build_classifier_cnn
 from train.sampler import PKSampler
 
 log = logging.getLogger(__name__)
 
-HIST_BINS = (16, 8, 8)  # hue, saturation, value
 HIST_C = 10.0
-
-
-def colour_histograms(images: np.ndarray) -> np.ndarray:
-    """One L1-normalised HSV histogram (16x8x8 bins, flattened) per uint8 RGB crop."""
-    features = []
-    for rgb in images:
-        hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)
-        hist = cv2.calcHist([hsv], [0, 1, 2], None, list(HIST_BINS), [0, 180, 0, 256, 0, 256])
-        features.append(hist.ravel() / max(hist.sum(), 1.0))
-    return np.asarray(features, dtype=np.float32)
-
-
-def histogram_features(images: np.ndarray, hellinger: bool = True) -> np.ndarray:
-    """Colour histograms, square-rooted unless `hellinger` is False (the plain baseline)."""
-    features = colour_histograms(images)
-    return np.sqrt(features) if hellinger else features
 
 
 def fit_histogram_svm(

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from train.descriptor import DEFAULT_COLOUR_WEIGHT
 from train.errors import TrainError
 from train.fit import Recipe
 from train.svm import DEFAULT_C, DEFAULT_KERNEL, KERNELS
@@ -54,6 +55,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--kernel", choices=KERNELS, default=DEFAULT_KERNEL, help="SVM kernel")
     parser.add_argument("--C", type=float, default=DEFAULT_C, help="SVM regularisation")
     parser.add_argument(
+        "--colour-weight",
+        type=float,
+        default=DEFAULT_COLOUR_WEIGHT,
+        help="colour signature's share of the descriptor, 0 <= w < 1 (default %(default)s)",
+    )
+    parser.add_argument(
         "--threads", type=int, default=DEFAULT_THREADS, help="TensorFlow CPU threads"
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -71,6 +78,8 @@ def recipe_from_args(args: argparse.Namespace) -> Recipe:
         ) from None
     if min(height, width, args.epochs, args.batches) < 1:
         raise TrainError("--input-size, --epochs and --batches must be positive")
+    if not 0 <= args.colour_weight < 1:
+        raise TrainError(f"--colour-weight {args.colour_weight}: expected 0 <= w < 1")
     return replace(
         Recipe(),
         height=height,
@@ -103,6 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             split=args.split,
             kernel=args.kernel,
             C=args.C,
+            colour_weight=args.colour_weight,
             progress=not args.no_progress,
         )
     except TrainError as error:

@@ -1,7 +1,8 @@
 """One training run end to end: read and split the crops, train, fit the SVM, measure, write RUN.
 
-RUN/ holds embedder.keras (the exported embedder only), classifier.npz, run.json (input contract,
-identities, open-set threshold, recipe), metrics.json (the test split's figures) and PNG plots.
+RUN/ holds embedder.keras (the exported embedder only), classifier.npz (fitted on descriptors:
+embedding beside colour signature, train.descriptor), run.json (input contract, identities,
+open-set threshold, colour weight, recipe), metrics.json (the test split's figures) and plots.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from train.data import Split, list_samples, load_images, random_split, time_split
+from train.descriptor import DEFAULT_COLOUR_WEIGHT, describe
 from train.errors import DataError
 from train.evaluate import classification_report, retrieval_metrics
 from train.fit import Recipe, embed, train_embedder
@@ -66,6 +68,7 @@ def train_run(
     split: str = "time",
     kernel: str = "linear",
     C: float = 1.0,
+    colour_weight: float = DEFAULT_COLOUR_WEIGHT,
     progress: bool = True,
 ) -> str:
     """Train and write RUN; returns a one-line summary for the terminal."""
@@ -74,7 +77,8 @@ def train_run(
     start = time.perf_counter()
     model, history = train_embedder(x_train, y_train, recipe, progress=progress)
     seconds = time.perf_counter() - start
-    gallery, queries = embed(model, x_train), embed(model, x_test)
+    gallery = describe(embed(model, x_train), x_train, colour_weight)
+    queries = describe(embed(model, x_test), x_test, colour_weight)
     svc = fit_classifier(gallery, y_train, kernel=kernel, C=C)
     # Genuine open-set scores must come from frames the CNN never trained on: the test split's.
     threshold = calibrate_threshold(gallery, y_train, queries, y_test)
@@ -94,7 +98,8 @@ def train_run(
     out.mkdir(parents=True, exist_ok=True)
     model.save(out / "embedder.keras")
     save_classifier(out / "classifier.npz", export_classifier(svc, gallery, y_train))
-    _write_json(out / "run.json", _run_info(data, recipe, split, identities, threshold, kernel, C))
+    classifier = {"kernel": kernel, "C": C, "colour_weight": colour_weight}
+    _write_json(out / "run.json", _run_info(data, recipe, split, identities, threshold, classifier))
     _write_json(out / "metrics.json", metrics)
     _write_plots(out, metrics, history, queries, y_test, identities, recipe.seed)
     return (
@@ -103,7 +108,7 @@ def train_run(
     )
 
 
-def _run_info(data, recipe, split, identities, threshold, kernel, C) -> dict:
+def _run_info(data, recipe, split, identities, threshold, classifier) -> dict:
     return {
         "input": {
             "height": recipe.height,
@@ -112,6 +117,7 @@ def _run_info(data, recipe, split, identities, threshold, kernel, C) -> dict:
             "normalization": "raw uint8 0-255",
         },
         "embedding_size": EMBEDDING_SIZE,
+        "colour_weight": classifier["colour_weight"],
         "identities": identities,
         "unknown_threshold": float(threshold),
         "data": str(data),
@@ -119,7 +125,7 @@ def _run_info(data, recipe, split, identities, threshold, kernel, C) -> dict:
         "seed": recipe.seed,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "recipe": recipe.to_dict(),
-        "classifier": {"kernel": kernel, "C": C},
+        "classifier": classifier,
     }
 
 

@@ -1,0 +1,111 @@
+"""Descriptors: the device's colour signature is the host's, and the weight means what it says."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from tiny_bundle import build_bundle
+
+from edge import colour
+from edge.bundle import load_bundle
+from edge.errors import BundleError
+from edge.identify import Identifier
+from edge.identify import main as identify_main
+from train import descriptor
+
+
+def _crops(n: int, seed: int = 0) -> np.ndarray:
+    """Water-blue crops with a randomly coloured block (a swimmer, roughly)."""
+    rng = np.random.default_rng(seed)
+    images = np.clip(rng.normal((56, 166, 208), 20, (n, 32, 20, 3)), 0, 255).astype(np.uint8)
+    for image in images:
+        y, x = rng.integers(0, 16), rng.integers(0, 10)
+        image[y : y + 12, x : x + 8] = rng.integers(0, 256, 3)
+    return images
+
+
+def _unit(rows: np.ndarray) -> np.ndarray:
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def test_device_and_host_compute_the_same_descriptor():
+    images = _crops(20)
+    embeddings = _unit(np.random.default_rng(1).normal(size=(20, 128))).astype(np.float32)
+    assert colour.HSV_BINS == descriptor.HIST_BINS
+    np.testing.assert_array_equal(
+        colour.colour_signature(images), descriptor.histogram_features(images)
+    )
+    for w in (0.0, 0.3, 0.75):
+        np.testing.assert_array_equal(
+            colour.describe(embeddings, images, w), descriptor.describe(embeddings, images, w)
+        )
+
+
+def test_descriptor_cosine_is_the_weighted_sum_of_both_cosines():
+    images = _crops(12, seed=2)
+    e = _unit(np.random.default_rng(3).normal(size=(12, 128))).astype(np.float32)
+    c = colour.colour_signature(images)
+    w = 0.75
+    d = colour.describe(e, images, w)
+    assert d.shape == (12, colour.descriptor_size(128, w))
+    np.testing.assert_allclose(np.linalg.norm(d, axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(d @ d.T, (1 - w) * (e @ e.T) + w * (c @ c.T), atol=1e-5)
+
+
+def test_weight_zero_is_the_embedding_alone():
+    images = _crops(3)
+    e = _unit(np.random.default_rng(4).normal(size=(3, 128))).astype(np.float32)
+    np.testing.assert_array_equal(colour.describe(e, images, 0.0), e)
+    assert colour.descriptor_size(128, 0.0) == 128
+
+
+def test_signature_tells_colours_apart_and_ignores_position():
+    water = np.full((32, 20, 3), (56, 166, 208), np.uint8)
+    red_top, red_bottom, yellow = water.copy(), water.copy(), water.copy()
+    red_top[2:10, 5:15] = (200, 30, 30)
+    red_bottom[20:28, 5:15] = (200, 30, 30)
+    yellow[2:10, 5:15] = (230, 210, 40)
+    sig = colour.colour_signature(np.stack([red_top, red_bottom, yellow]))
+    assert sig[0] @ sig[1] == pytest.approx(1.0)
+    assert sig[0] @ sig[2] < 0.95
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> tuple[Path, Path]:
+    return build_bundle(tmp_path_factory.mktemp("colour"))
+
+
+def _with_weight(bundle_dir: Path, weight) -> None:
+    manifest_path = bundle_dir / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["colour_weight"] = weight
+    manifest_path.write_text(json.dumps(manifest))
+
+
+@pytest.mark.parametrize("weight", [1.0, -0.1, "0.5", True, None])
+def test_bundle_refuses_a_colour_weight_outside_0_1(tiny, tmp_path, weight):
+    import shutil
+
+    copy = shutil.copytree(tiny[1], tmp_path / "b")
+    _with_weight(copy, weight)
+    with pytest.raises(BundleError, match="colour_weight must be a number in"):
+        load_bundle(copy)
+
+
+def test_classifier_fitted_on_other_descriptors_is_refused(tiny, tmp_path, capsys):
+    """A bundle whose manifest weight does not match its classifier's descriptors."""
+    import shutil
+
+    copy = shutil.copytree(tiny[1], tmp_path / "b")
+    _with_weight(copy, 0.5)
+    bundle = load_bundle(copy)
+    assert bundle.colour_weight == 0.5
+    with pytest.raises(BundleError, match="expects 128-d descriptors"):
+        Identifier.from_bundle(bundle)
+    crop = next(p for p in tiny[0].rglob("*") if p.is_file())
+    assert identify_main([str(copy), str(crop)]) != 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "descriptors" in err and "Traceback" not in err
