@@ -31,6 +31,7 @@ sys.path.insert(0, str(REPO))
 
 from demo.broker import start_broker  # noqa: E402
 from demo.run import later_frames  # noqa: E402
+from edge.config import render_toml  # noqa: E402
 from train.poolsim import simulate_pool  # noqa: E402
 
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "swimmers"
@@ -48,12 +49,13 @@ def rss_mb(pid: int) -> float:
 
 def write_config(folder: Path, video: Path, bundle: Path, port: int, every: float) -> Path:
     path = folder / "soak.toml"
-    path.write_text(
-        f'[device]\nname = "soak"\nstate_dir = "{folder / "state"}"\n'
-        f'[source]\nkind = "video"\nuri = "{video}"\nloop = true\n'
-        f'[bundle]\npath = "{bundle}"\n'
-        f'[mqtt]\nhost = "127.0.0.1"\nport = {port}\nprefix = "soak"\nstats_interval_s = {every}\n'
-    )
+    tables = {
+        "device": {"name": "soak", "state_dir": str(folder / "state")},
+        "source": {"kind": "video", "uri": str(video), "loop": True},
+        "bundle": {"path": str(bundle)},
+        "mqtt": {"host": "127.0.0.1", "port": port, "prefix": "soak", "stats_interval_s": every},
+    }
+    path.write_text(render_toml(tables))
     return path
 
 

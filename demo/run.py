@@ -23,6 +23,7 @@ from pathlib import Path
 from demo.broker import start_broker
 from demo.report import write_report
 from demo.score import score_tracks
+from edge.config import render_toml
 from train.data import list_samples, time_split
 from train.poolsim import simulate_pool
 from train.synth import generate_dataset
@@ -83,12 +84,13 @@ def run_daemon(out: Path, video: Path, bundle: Path) -> list[dict]:
     broker = start_broker()
     sys.stdout.write(f"broker: {broker.kind} on {broker.host}:{broker.port}\n")
     config = out / "reid-edge.toml"
-    config.write_text(
-        f'[device]\nname = "demo-pi"\nstate_dir = "{out / "state"}"\n'
-        f'[source]\nkind = "video"\nuri = "{video}"\nfps = 25.0\n'
-        f'[bundle]\npath = "{bundle}"\nunknown_threshold = {SIMULATED_POOL_THRESHOLD}\n'
-        f'[mqtt]\nhost = "{broker.host}"\nport = {broker.port}\n'
-    )
+    tables = {
+        "device": {"name": "demo-pi", "state_dir": str(out / "state")},
+        "source": {"kind": "video", "uri": str(video), "fps": 25.0},
+        "bundle": {"path": str(bundle), "unknown_threshold": SIMULATED_POOL_THRESHOLD},
+        "mqtt": {"host": broker.host, "port": broker.port},
+    }
+    config.write_text(render_toml(tables))
     subscribe = [str(BIN / "reid-subscribe"), "--host", broker.host, "--port", str(broker.port)]
     human = subprocess.Popen(subscribe, stdout=subprocess.PIPE, text=True, env=ENV)
     record = subprocess.Popen([*subscribe, "--json"], stdout=subprocess.PIPE, text=True, env=ENV)

@@ -8,6 +8,7 @@ the key path (`mqtt.tls.ca_file: ...`), so a typo never silently falls back to a
 from __future__ import annotations
 
 import dataclasses
+import json
 import tomllib
 import types
 import typing
@@ -140,6 +141,37 @@ def load_config(path: str | Path) -> Config:
 def parse_config(raw: dict[str, Any]) -> Config:
     """Build a `Config` from already-parsed TOML, checking every key and value."""
     return _build(Config, raw, "")
+
+
+def render_toml(raw: dict[str, Any]) -> str:
+    """Config tables (dicts of scalars and nested tables) as TOML text: for the programs that
+    write a config for the daemon (the demo, the benchmarks, the tests), so that none of them
+    hand-formats TOML. Checked against `parse_config`, so a key that does not exist is caught
+    before the daemon starts."""
+    parse_config(raw)
+    lines: list[str] = []
+    for name, table in raw.items():
+        _render_table(name, table, lines)
+    return "\n".join(lines) + "\n"
+
+
+def _render_table(name: str, table: dict[str, Any], lines: list[str]) -> None:
+    lines.append(f"[{name}]")
+    nested = {key: value for key, value in table.items() if isinstance(value, dict)}
+    for key, value in table.items():
+        if key not in nested:
+            lines.append(f"{key} = {_toml_scalar(value)}")
+    for key, value in nested.items():
+        _render_table(f"{name}.{key}", value, lines)
+
+
+def _toml_scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    # A JSON string is a valid TOML basic string (same quotes and escapes).
+    return json.dumps(str(value))
 
 
 def _build(cls: type, raw: Any, where: str) -> Any:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from demo.run import SIMULATED_POOL_THRESHOLD
+from edge.config import render_toml
 from train.data import list_samples, time_split
 from train.poolsim import simulate_pool
 from train.synth import generate_dataset
@@ -77,13 +78,17 @@ def build_pool(folder: Path) -> Pool:
 
 def daemon_config(folder: Path, pool: Pool, port: int, **source: object) -> Path:
     """A reid-edge TOML for this pool video and broker; `source` adds keys such as loop/fps."""
-    extra = "".join(f"{key} = {json.dumps(value)}\n" for key, value in source.items())
     path = folder / "reid-edge.toml"
-    path.write_text(
-        f'[device]\nname = "test-pi"\nstate_dir = "{folder / "state"}"\n'
-        f'[source]\nkind = "video"\nuri = "{pool.video}"\n{extra}'
-        f'[bundle]\npath = "{pool.bundle}"\nunknown_threshold = {SIMULATED_POOL_THRESHOLD}\n'
-        f'[mqtt]\nhost = "127.0.0.1"\nport = {port}\nstats_interval_s = 1.0\n'
-        f"reconnect_max_s = {RECONNECT_MAX_S}\n"
-    )
+    tables = {
+        "device": {"name": "test-pi", "state_dir": str(folder / "state")},
+        "source": {"kind": "video", "uri": str(pool.video), **source},
+        "bundle": {"path": str(pool.bundle), "unknown_threshold": SIMULATED_POOL_THRESHOLD},
+        "mqtt": {
+            "host": "127.0.0.1",
+            "port": port,
+            "stats_interval_s": 1.0,
+            "reconnect_max_s": RECONNECT_MAX_S,
+        },
+    }
+    path.write_text(render_toml(tables))
     return path

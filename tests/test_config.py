@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from edge.config import Config, load_config, parse_config
+from edge.config import Config, load_config, parse_config, render_toml
 from edge.errors import ConfigError
 
 
@@ -55,3 +55,22 @@ def test_unreadable_files_are_config_errors(tmp_path: Path) -> None:
     broken.write_text("[mqtt\nport = 1")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(broken)
+
+
+def test_rendered_toml_reads_back_as_the_same_config(tmp_path: Path) -> None:
+    tables = {
+        "device": {"name": 'pool "A"', "state_dir": "C:\\state\\dir"},
+        "source": {"kind": "video", "uri": "pool.avi", "loop": True, "fps": 12.5},
+        "mqtt": {"port": 1884, "tls": {"enabled": True, "ca_file": "/etc/ca.pem"}},
+    }
+    path = tmp_path / "c.toml"
+    path.write_text(render_toml(tables))
+    config = load_config(path)
+    assert config == parse_config(tables)
+    assert config.device.name == 'pool "A"' and config.device.state_dir == "C:\\state\\dir"
+    assert config.mqtt.tls.enabled and config.source.loop and config.source.fps == 12.5
+
+
+def test_rendering_refuses_a_key_the_daemon_would_refuse() -> None:
+    with pytest.raises(ConfigError, match="mqtt.prot: unknown key"):
+        render_toml({"mqtt": {"prot": 1883}})

@@ -13,7 +13,7 @@ import pytest
 from broker import Collector, wait_until
 from tiny_bundle import build_bundle
 
-from edge.config import DeviceConfig, SpoolConfig
+from edge.config import DeviceConfig, SpoolConfig, render_toml
 from edge.spool import Spool
 from train.poolsim import sequences_from_folder, simulate_pool
 
@@ -26,12 +26,14 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def write_config(folder: Path, bundle: Path, extra: str = "", uri: str = "pool.avi") -> Path:
+    """A valid config, then `extra` raw TOML (the bad keys and values under test)."""
+    tables = {
+        "device": {"state_dir": str(folder / "state")},
+        "source": {"kind": "video", "uri": str(folder / uri)},
+        "bundle": {"path": str(bundle)},
+    }
     path = folder / "reid-edge.toml"
-    path.write_text(
-        f'[device]\nstate_dir = "{folder / "state"}"\n'
-        f'[source]\nkind = "video"\nuri = "{folder / uri}"\n'
-        f'[bundle]\npath = "{bundle}"\n{extra}'
-    )
+    path.write_text(render_toml(tables) + extra)
     return path
 
 
