@@ -100,7 +100,8 @@ def export_classifier(
 
 
 def save_classifier(path: str | Path, arrays: dict[str, np.ndarray]) -> None:
-    """Write classifier.npz (plain arrays; strings as fixed-width unicode, no object dtype)."""
+    """Write classifier.npz (plain arrays; strings as fixed-width unicode, no object dtype),
+    compressed: colour signatures are mostly empty bins (6.5 MB -> 1.2 MB for the real crops)."""
     missing = [key for key in CLASSIFIER_KEYS if key not in arrays]
     if missing:
         raise TrainError(f"classifier arrays lack {', '.join(missing)}")
@@ -108,7 +109,7 @@ def save_classifier(path: str | Path, arrays: dict[str, np.ndarray]) -> None:
     if any(a.dtype == object for a in plain.values()):
         raise TrainError("classifier arrays must not hold Python objects")
     with open(path, "wb") as handle:
-        np.savez(handle, **plain)
+        np.savez_compressed(handle, **plain)
 
 
 def load_classifier(path: str | Path) -> dict[str, np.ndarray]:
