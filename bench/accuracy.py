@@ -37,6 +37,7 @@ from train.baselines import (  # noqa: E402
     train_ce_cnn,
 )
 from train.data import load_images  # noqa: E402
+from train.descriptor import DEFAULT_COLOUR_WEIGHT, describe  # noqa: E402
 from train.fit import embed, train_embedder  # noqa: E402
 from train.run import make_split  # noqa: E402
 from train.svm import fit_classifier  # noqa: E402
@@ -62,8 +63,9 @@ def ce_cnn(x_train, y_train, x_test, recipe) -> list[str]:
 
 def triplet_svm(x_train, y_train, x_test, recipe) -> list[str]:
     model, _ = train_embedder(x_train, y_train, recipe, progress=False)
-    svc = fit_classifier(embed(model, x_train), y_train)
-    return [str(p) for p in svc.predict(embed(model, x_test))]
+    w = DEFAULT_COLOUR_WEIGHT
+    svc = fit_classifier(describe(embed(model, x_train), x_train, w), y_train)
+    return [str(p) for p in svc.predict(describe(embed(model, x_test), x_test, w))]
 
 
 METHODS = {
@@ -122,6 +124,7 @@ def write_report(out: Path, args, recipe: Recipe, splits: dict, started: float) 
         "data": str(args.data),
         "quick": args.quick,
         "recipe": recipe.to_dict(),
+        "colour_weight": DEFAULT_COLOUR_WEIGHT,  # triplet_svm's descriptor (train.descriptor)
         "host": {
             "machine": platform.machine(),
             "cpus": os.cpu_count(),

@@ -38,6 +38,7 @@ from convert.check import cosine_stats, median_ms, test_crops  # noqa: E402
 from convert.cli import convert_run, read_run, representative_images  # noqa: E402
 from convert.quantize import EMBEDDING_LAYER, quiet_convert, to_float32, to_int8  # noqa: E402
 from edge.classify import Classifier  # noqa: E402
+from edge.colour import describe  # noqa: E402
 from edge.preprocess import dequantize, l2_normalize, quantize, resize_crop  # noqa: E402
 
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "swimmers"
@@ -111,7 +112,7 @@ class Runner:
         return l2_normalize(np.concatenate([self(p[None]).reshape(1, -1) for p in pixels]))
 
 
-def variants_study(model, calibration, pixels, labels, classifier, runs) -> dict:
+def variants_study(model, calibration, pixels, labels, classify, runs) -> dict:
     """Accuracy, cosine to float32 and latency of each graph/I-O choice."""
     cut = tf.keras.Model(model.inputs, model.get_layer(EMBEDDING_LAYER).output)
     float32 = to_float32(cut)
@@ -132,7 +133,7 @@ def variants_study(model, calibration, pixels, labels, classifier, runs) -> dict
     study = {}
     for name, runner in runners.items():
         emb = runner.embed(pixels)
-        predictions = classifier.predict(emb)
+        predictions = classify(emb)
         study[name] = {
             "size_bytes": len(builds[name]),
             "accuracy": round(
@@ -148,7 +149,7 @@ def variants_study(model, calibration, pixels, labels, classifier, runs) -> dict
     return study
 
 
-def selective_study(model, calibration, pixels, labels, classifier) -> dict:
+def selective_study(model, calibration, pixels, labels, classify) -> dict:
     """Which layer's int8 error matters: keep one convolution float at a time."""
     cut = tf.keras.Model(model.inputs, model.get_layer(EMBEDDING_LAYER).output)
     float32 = to_float32(cut)
@@ -158,7 +159,7 @@ def selective_study(model, calibration, pixels, labels, classifier) -> dict:
     for conv in range(n_convs):
         runner = Runner(keep_float(cut, calibration, float32, conv))
         emb = runner.embed(pixels)
-        predictions = classifier.predict(emb)
+        predictions = classify(emb)
         hits = [p.candidate == y for p, y in zip(predictions, labels, strict=True)]
         study[f"conv{conv + 1} float, rest int8"] = {
             "accuracy": round(float(np.mean(hits)), 6),
@@ -255,8 +256,12 @@ def main() -> int:
         crops, labels = test_crops(args.data)
         pixels = np.stack([resize_crop(c, info.height, info.width) for c in crops])
         classifier = Classifier.load(run / "classifier.npz", info.unknown_threshold)
-        study = variants_study(model, calibration, pixels, labels, classifier, args.runs)
-        selective = selective_study(model, calibration, pixels, labels, classifier)
+
+        def classify(embeddings: np.ndarray) -> list:
+            return classifier.predict(describe(embeddings, pixels, info.colour_weight))
+
+        study = variants_study(model, calibration, pixels, labels, classify, args.runs)
+        selective = selective_study(model, calibration, pixels, labels, classify)
         layers = layer_costs(model, calibration, pixels, args.runs)
         n = len(crops)
         resize = lambda i: resize_crop(crops[i % n], info.height, info.width)  # noqa: E731

@@ -44,6 +44,12 @@ def accuracy(data: dict) -> str:
             ["method", "random split (reference protocol)", "time split", "training time"], rows
         )
         + f"\n\nDefault recipe: {_recipe(data['recipe'])}."
+        + (
+            f" triplet_svm classifies the shipped descriptor: the embedding beside the colour "
+            f"signature, colour weight {data['colour_weight']}."
+            if "colour_weight" in data
+            else ""
+        )
         + (" Quick run (a third of the epochs)." if data.get("quick") else "")
     )
 
@@ -86,32 +92,32 @@ def quantization(data: dict) -> str:
     return "\n".join(lines)
 
 
+OPEN_SET_COLUMNS = {
+    "unknown_rate_left_out": "its crops answered unknown (goal ≥ 90 %)",
+    "unknown_rate_known": "known swimmers answered unknown (goal ≤ 2 %)",
+    "enrolled_accuracy": "after enrollment: its later frames right (goal ≥ 95 %)",
+    "others_accuracy": "others right (goal ≥ 97 %)",
+}
+
+
 def open_set(data: dict) -> str:
-    rows = [
-        [
-            f["left_out"],
-            _pct(f["unknown_rate_left_out"]),
-            _pct(f["unknown_rate_known"]),
-            _pct(f["enrolled_accuracy"]),
-            _pct(f["others_accuracy"]),
-        ]
-        for f in data["folds"]
-    ]
-    note = data.get("note", "")
-    return (
-        "### Open set and enrollment (leave one swimmer out of CNN training)\n\n"
-        + _table(
-            [
-                "left out",
-                "its crops answered unknown (goal ≥ 90 %)",
-                "known swimmers answered unknown (goal ≤ 2 %)",
-                "after enrollment: its later frames right (goal ≥ 95 %)",
-                "others right (goal ≥ 97 %)",
-            ],
-            rows,
-        )
-        + (f"\n\n{note}" if note else "")
+    rows = [[f["left_out"], *(_pct(f[key]) for key in OPEN_SET_COLUMNS)] for f in data["folds"]]
+    rows.append(["**mean**", *(f"**{_pct(data['summary'][key])}**" for key in OPEN_SET_COLUMNS)])
+    text = (
+        f"### Open set and enrollment (leave one swimmer out of CNN training), "
+        f"colour weight {data.get('colour_weight', 0.0)}\n\n"
+        + _table(["left out", *OPEN_SET_COLUMNS.values()], rows)
     )
+    if data.get("note"):
+        text += f"\n\n{data['note']}"
+    sweep = data.get("colour_weight_sweep")
+    if sweep:
+        rows = [
+            [w, *(_pct(figures[key]) for key in OPEN_SET_COLUMNS)] for w, figures in sweep.items()
+        ]
+        header = ["colour weight (0: CNN alone, 1: colour alone)", *OPEN_SET_COLUMNS.values()]
+        text += "\n\nThe same folds at each colour weight (means):\n\n" + _table(header, rows)
+    return text
 
 
 def pipeline(data: dict) -> str:
