@@ -72,5 +72,5 @@ def test_rendered_toml_reads_back_as_the_same_config(tmp_path: Path) -> None:
 
 
 def test_rendering_refuses_a_key_the_daemon_would_refuse() -> None:
-    with pytest.raises(ConfigError, match="mqtt.prot: unknown key"):
+    with pytest.raises(ConfigError, match=r"mqtt\.prot: unknown key"):
         render_toml({"mqtt": {"prot": 1883}})
