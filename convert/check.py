@@ -1,11 +1,11 @@
 """`reid-check BUNDLE --data DIR [--max-drop P]`: does int8 still identify swimmers like float?
 
-Both models run through the device's own code (edge.identify.Identifier: embedding, colour
-signature, classifier)
-on the same crops: the later, time-split test frames of DIR, read at full size so resizing is
-part of what is compared. It reports accuracy of each and the drop, the cosine between float
-and int8 embeddings, per-crop latency (one thread, median, both models interleaved in this one
-process so a busy machine slows both alike), and model sizes. Exit 1 when the drop exceeds P.
+Both models run through the device's own code (edge.embed.Embedder, edge.colour.describe,
+edge.classify.Classifier) on the same crops: the later, time-split test frames of DIR, read at
+full size so resizing is part of what is compared. It reports accuracy of each and the drop, the
+cosine between float and int8 embeddings, per-crop latency (one thread, median, both models
+interleaved in this one process so a busy machine slows both alike), and model sizes. Exit 1
+when the drop exceeds P.
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ from convert.cli import ConvertError, run_host_main
 from edge.bundle import Bundle, load_bundle
 from edge.classify import Classifier
 from edge.cli import setup_logging
+from edge.colour import describe
 from edge.embed import Embedder
 from edge.errors import ImageError
-from edge.identify import Identifier
 from edge.preprocess import read_rgb, resize_crop
 from edge.runtime import runtime_name
 from train.data import list_samples, time_split
@@ -113,10 +113,14 @@ def evaluate(bundle: Bundle, data: str | Path, runs: int = LATENCY_RUNS) -> dict
         "int8": Embedder(bundle.model_path, *size, threads=1),
     }
     classifier = Classifier.load(bundle.classifier_path, bundle.unknown_threshold)
-    identify = {name: Identifier(e, classifier, bundle.colour_weight) for name, e in models.items()}
-    scores = {name: accuracy(classifier, i.describe(crops), labels) for name, i in identify.items()}
-    # The cosine is taken on the embeddings alone: the colour signature does not quantize.
-    embeddings = {name: e.embed(crops) for name, e in models.items()}
+    pixels = models["int8"].pixels(crops)
+    embeddings = {name: e.embed_pixels(pixels) for name, e in models.items()}
+    # Accuracy on the descriptors the device classifies; the cosine on the embeddings alone
+    # (the colour signature does not quantize).
+    scores = {
+        name: accuracy(classifier, describe(e, pixels, bundle.colour_weight), labels)
+        for name, e in embeddings.items()
+    }
     return {
         "bundle": str(bundle.root),
         "data": str(data),

@@ -21,8 +21,9 @@ import numpy as np
 
 from convert.bundle_writer import BundleContents, archive_path, write_bundle
 from edge.bundle import Bundle, load_bundle
+from edge.classify import Classifier
 from edge.cli import run_main, setup_logging
-from edge.colour import descriptor_size
+from edge.embed import Embedder
 from edge.errors import BundleError, ImageError, ReidError
 from edge.identify import Identifier
 from edge.preprocess import read_rgb
@@ -92,17 +93,9 @@ def read_enrollment(data: Path, identifier: Identifier) -> Enrollment:
 
 def _classifier_arrays(bundle: Bundle) -> dict[str, np.ndarray]:
     try:
-        arrays = load_classifier(bundle.classifier_path)
+        return load_classifier(bundle.classifier_path)
     except TrainError as error:
         raise BundleError(str(error)) from error
-    dim = np.shape(arrays["gallery"])[-1]
-    expected = descriptor_size(bundle.embedding_size, bundle.colour_weight)
-    if dim != expected:
-        raise BundleError(
-            f"{bundle.classifier_path}: gallery is {dim}-d, the model and colour_weight "
-            f"{bundle.colour_weight} give {expected}"
-        )
-    return arrays
 
 
 def _check_out(bundle_path: Path, out: Path) -> None:
@@ -117,7 +110,10 @@ def enroll(bundle_path: Path, data: Path, out: Path) -> str:
     _check_out(bundle_path, out)
     bundle = load_bundle(bundle_path)
     arrays = _classifier_arrays(bundle)
-    enrollment = read_enrollment(data, Identifier.from_bundle(bundle))
+    embedder = Embedder(bundle.model_path, bundle.input_height, bundle.input_width)
+    classifier = Classifier.from_arrays(arrays, bundle.unknown_threshold)
+    # The Identifier refuses a gallery of other descriptors than the model and weight give.
+    enrollment = read_enrollment(data, Identifier(embedder, classifier, bundle.colour_weight))
     new_arrays, threshold = refit(
         arrays, enrollment.embeddings, enrollment.labels, bundle.unknown_threshold
     )

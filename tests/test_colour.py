@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -87,8 +88,6 @@ def _with_weight(bundle_dir: Path, weight) -> None:
 
 @pytest.mark.parametrize("weight", [1.0, -0.1, "0.5", True, None])
 def test_bundle_refuses_a_colour_weight_outside_0_1(tiny, tmp_path, weight):
-    import shutil
-
     copy = shutil.copytree(tiny[1], tmp_path / "b")
     _with_weight(copy, weight)
     with pytest.raises(BundleError, match="colour_weight must be a number in"):
@@ -97,8 +96,6 @@ def test_bundle_refuses_a_colour_weight_outside_0_1(tiny, tmp_path, weight):
 
 def test_classifier_fitted_on_other_descriptors_is_refused(tiny, tmp_path, capsys):
     """A bundle whose manifest weight does not match its classifier's descriptors."""
-    import shutil
-
     copy = shutil.copytree(tiny[1], tmp_path / "b")
     _with_weight(copy, 0.5)
     bundle = load_bundle(copy)

@@ -176,6 +176,19 @@ def test_incompatible_bundle_version_is_refused(bundle, tmp_path, capsys):
     _assert_refused(old, tmp_path / "data", tmp_path / "b2", capsys, "schema 99")
 
 
+def test_classifier_of_other_descriptors_is_refused(bundle, tmp_path, capsys):
+    """A manifest whose colour weight does not match how its classifier was fitted."""
+    odd = tmp_path / "odd"
+    odd.mkdir()
+    for name, data in _snapshot(bundle).items():
+        (odd / name).write_bytes(data)
+    manifest = json.loads((odd / "manifest.json").read_text())
+    other = 0.0 if manifest["colour_weight"] else 0.5
+    (odd / "manifest.json").write_text(json.dumps({**manifest, "colour_weight": other}))
+    _write_crops(tmp_path / "data", "4", range(10))
+    _assert_refused(odd, tmp_path / "data", tmp_path / "b2", capsys, "-d descriptors")
+
+
 def test_out_may_not_overwrite_the_input(bundle, tmp_path, capsys):
     _write_crops(tmp_path / "data", "4", range(10))
     _assert_refused(bundle, tmp_path / "data", bundle, capsys, "would overwrite the input")

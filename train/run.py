@@ -98,8 +98,9 @@ def train_run(
     out.mkdir(parents=True, exist_ok=True)
     model.save(out / "embedder.keras")
     save_classifier(out / "classifier.npz", export_classifier(svc, gallery, y_train))
-    classifier = {"kernel": kernel, "C": C, "colour_weight": colour_weight}
-    _write_json(out / "run.json", _run_info(data, recipe, split, identities, threshold, classifier))
+    classifier = {"kernel": kernel, "C": C}
+    info = _run_info(data, recipe, split, identities, threshold, classifier, colour_weight)
+    _write_json(out / "run.json", info)
     _write_json(out / "metrics.json", metrics)
     _write_plots(out, metrics, history, queries, y_test, identities, recipe.seed)
     return (
@@ -108,7 +109,7 @@ def train_run(
     )
 
 
-def _run_info(data, recipe, split, identities, threshold, classifier) -> dict:
+def _run_info(data, recipe, split, identities, threshold, classifier, colour_weight) -> dict:
     return {
         "input": {
             "height": recipe.height,
@@ -117,7 +118,7 @@ def _run_info(data, recipe, split, identities, threshold, classifier) -> dict:
             "normalization": "raw uint8 0-255",
         },
         "embedding_size": EMBEDDING_SIZE,
-        "colour_weight": classifier["colour_weight"],
+        "colour_weight": colour_weight,
         "identities": identities,
         "unknown_threshold": float(threshold),
         "data": str(data),
