@@ -165,26 +165,26 @@ def test_single_crop_is_refused(bundle, tmp_path, capsys):
     _assert_refused(bundle, tmp_path / "one", tmp_path / "b2", capsys, message)
 
 
-def test_incompatible_bundle_version_is_refused(bundle, tmp_path, capsys):
-    old = tmp_path / "old"
-    old.mkdir()
+def _copy_with_manifest(bundle: Path, copy: Path, **changes) -> Path:
+    """A copy of `bundle` whose manifest has `changes` (the manifest itself is not hashed)."""
+    copy.mkdir()
     for name, data in _snapshot(bundle).items():
-        (old / name).write_bytes(data)
-    manifest = json.loads((old / "manifest.json").read_text())
-    (old / "manifest.json").write_text(json.dumps({**manifest, "schema": 99}))
+        (copy / name).write_bytes(data)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    (copy / "manifest.json").write_text(json.dumps({**manifest, **changes}))
+    return copy
+
+
+def test_incompatible_bundle_version_is_refused(bundle, tmp_path, capsys):
+    old = _copy_with_manifest(bundle, tmp_path / "old", schema=99)
     _write_crops(tmp_path / "data", "4", range(10))
     _assert_refused(old, tmp_path / "data", tmp_path / "b2", capsys, "schema 99")
 
 
 def test_classifier_of_other_descriptors_is_refused(bundle, tmp_path, capsys):
     """A manifest whose colour weight does not match how its classifier was fitted."""
-    odd = tmp_path / "odd"
-    odd.mkdir()
-    for name, data in _snapshot(bundle).items():
-        (odd / name).write_bytes(data)
-    manifest = json.loads((odd / "manifest.json").read_text())
-    other = 0.0 if manifest["colour_weight"] else 0.5
-    (odd / "manifest.json").write_text(json.dumps({**manifest, "colour_weight": other}))
+    other = 0.0 if load_bundle(bundle).colour_weight else 0.5
+    odd = _copy_with_manifest(bundle, tmp_path / "odd", colour_weight=other)
     _write_crops(tmp_path / "data", "4", range(10))
     _assert_refused(odd, tmp_path / "data", tmp_path / "b2", capsys, "-d descriptors")
 
