@@ -1,0 +1,111 @@
+"""Who each live track is: one swimmer, one place.
+
+A single crop says little an hour into a session (light and framing drift, a stranger may wear
+a known swimmer's cap), so identity is decided per track and for all live tracks together:
+- a track is described by the mean of its recent crops' descriptors, scored against every
+  enrolled swimmer (`Classifier.similarities`: the nearest gallery row's cosine);
+- a swimmer is in one place at a time, so among the tracks alive together each swimmer is
+  given to at most one track, the assignment that maximises the total similarity, with
+  "unknown" open to every track at the bundle's `track_threshold`.
+A stranger who looks like swimmer 5 is then answered unknown whenever swimmer 5 is in the water
+and looks more like itself; a stranger alone is unknown below the threshold. A track keeps the
+swimmer it holds unless another track beats it by more than `HOLD_MARGIN`, so two tracks that
+look alike (a track that broke in two, a swimmer and its lookalike) do not swap names frame by
+frame.
+
+`assign` is the Hungarian method (Kuhn-Munkres) written out in numpy, because the device has no
+scipy; a test checks it against `scipy.optimize.linear_sum_assignment`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+HOLD_MARGIN = 0.02  # cosine a rival track must gain over the track holding a swimmer
+
+
+@dataclass(frozen=True)
+class Naming:
+    """A track's answer: the swimmer (None = unknown) and the similarity behind it (the best
+    swimmer's when unknown)."""
+
+    swimmer_id: str | None
+    score: float
+
+
+def name_tracks(
+    similarities: np.ndarray,
+    classes: Sequence[str],
+    threshold: float,
+    holding: Sequence[str | None] = (),
+) -> list[Naming]:
+    """One `Naming` per row of `similarities` (tracks x enrolled swimmers, in `classes` order);
+    `holding[i]`: the swimmer track i was last given, which it keeps against a rival that is
+    better by less than `HOLD_MARGIN` (never below the threshold)."""
+    sims = np.asarray(similarities, dtype=np.float64)
+    if sims.size == 0:
+        return [Naming(None, -1.0) for _ in range(len(sims))]
+    favoured = sims.copy()
+    for row, swimmer in enumerate(holding):
+        if swimmer is not None:
+            column = list(classes).index(swimmer)
+            if sims[row, column] >= threshold:
+                favoured[row, column] += HOLD_MARGIN
+    chosen = assign(favoured, threshold)
+    return [
+        Naming(classes[j], float(sims[i, j])) if j is not None else Naming(None, float(row.max()))
+        for i, (row, j) in enumerate(zip(sims, chosen, strict=True))
+    ]
+
+
+def assign(similarities: np.ndarray, threshold: float) -> list[int | None]:
+    """Per row, the column it is given (None: unknown), each column to at most one row, the
+    total similarity as high as it can be, where unknown is worth `threshold` to a row: a row is
+    never given a column it scores below the threshold."""
+    sims = np.asarray(similarities, dtype=np.float64)
+    n, m = sims.shape
+    # Every row gets a private "unknown" column worth the threshold; other rows cannot take it.
+    forbidden = sims.min(initial=threshold) - 1.0 - n * (abs(threshold) + np.abs(sims).max())
+    unknown = np.full((n, n), forbidden)
+    np.fill_diagonal(unknown, threshold)
+    benefit = np.hstack([sims, unknown])
+    columns = hungarian(benefit.max() - benefit)
+    return [int(j) if j < m else None for j in columns]
+
+
+def hungarian(cost: np.ndarray) -> list[int]:
+    """For an (n, m) cost matrix with n <= m: the column of each row, all distinct, with the
+    least total cost (shortest augmenting paths with potentials, O(n^2 m))."""
+    cost = np.asarray(cost, dtype=np.float64)
+    n, m = cost.shape
+    if n > m:
+        raise ValueError(f"need no more rows than columns, got {n}x{m}")
+    u, v = np.zeros(n + 1), np.zeros(m + 1)
+    owner = np.zeros(m + 1, dtype=np.int64)  # owner[j]: 1-based row holding column j (0: free)
+    for row in range(1, n + 1):
+        owner[0], j0 = row, 0
+        slack, via = np.full(m + 1, np.inf), np.zeros(m + 1, dtype=np.int64)
+        used = np.zeros(m + 1, dtype=bool)
+        while owner[j0] != 0:
+            used[j0] = True
+            i0, free = owner[j0], ~used
+            reduced = cost[i0 - 1] - u[i0] - v[1:]
+            better = free[1:] & (reduced < slack[1:])
+            slack[1:][better], via[1:][better] = reduced[better], j0
+            j1 = int(np.argmin(np.where(free[1:], slack[1:], np.inf))) + 1
+            delta = slack[j1]
+            u[owner[used]] += delta
+            v[used] -= delta
+            slack[free] -= delta
+            j0 = j1
+        while j0:
+            j1 = via[j0]
+            owner[j0], j0 = owner[j1], j1
+    columns = [0] * n
+    for j in range(1, m + 1):
+        if owner[j]:
+            columns[owner[j] - 1] = j - 1
+    return columns

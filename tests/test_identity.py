@@ -1,0 +1,69 @@
+"""edge.identity: each swimmer in one place at most, unknown below the track threshold."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.optimize import linear_sum_assignment
+
+from edge.identity import HOLD_MARGIN, Naming, assign, hungarian, name_tracks
+
+SWIMMERS = ("1", "5", "7")
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_hungarian_finds_the_least_total_cost_as_scipy_does(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 9))
+    cost = rng.normal(size=(n, n + int(rng.integers(0, 5))))
+    if seed % 2:
+        cost = np.round(cost, 1)  # ties
+    columns = hungarian(cost)
+    rows, expected = linear_sum_assignment(cost)
+    assert len(set(columns)) == n
+    assert cost[np.arange(n), columns].sum() == pytest.approx(cost[rows, expected].sum())
+
+
+def test_hungarian_refuses_more_rows_than_columns() -> None:
+    with pytest.raises(ValueError, match="no more rows than columns"):
+        hungarian(np.zeros((3, 2)))
+
+
+def test_two_tracks_claiming_one_swimmer_the_better_one_gets_it() -> None:
+    sims = np.array([[0.95, 0.30, 0.20], [0.90, 0.35, 0.25]])
+    assert assign(sims, 0.6) == [0, None]
+    assert name_tracks(sims, SWIMMERS, 0.6) == [Naming("1", 0.95), Naming(None, 0.90)]
+
+
+def test_the_total_is_what_counts_not_each_track_greedily() -> None:
+    # Greedy would give swimmer 1 to track 0 (0.9) and leave track 1 unknown (0.85 is its only
+    # match); the best total gives track 0 its second choice.
+    sims = np.array([[0.90, 0.80, 0.0], [0.85, 0.30, 0.0]])
+    assert assign(sims, 0.6) == [1, 0]
+
+
+def test_a_stranger_alone_is_unknown_below_the_threshold_and_named_above() -> None:
+    assert name_tracks(np.array([[0.55, 0.50, 0.40]]), SWIMMERS, 0.6) == [Naming(None, 0.55)]
+    assert name_tracks(np.array([[0.65, 0.50, 0.40]]), SWIMMERS, 0.6) == [Naming("1", 0.65)]
+
+
+def test_more_tracks_than_swimmers_leaves_the_weakest_unknown() -> None:
+    sims = np.array([[0.9, 0.1, 0.1], [0.1, 0.9, 0.1], [0.1, 0.1, 0.9], [0.8, 0.8, 0.8]])
+    assert assign(sims, 0.5) == [0, 1, 2, None]
+
+
+def test_a_track_keeps_its_swimmer_against_a_slightly_better_rival() -> None:
+    sims = np.array([[0.90, 0.2, 0.2], [0.90 + HOLD_MARGIN / 2, 0.2, 0.2]])
+    holding = ["1", None]
+    assert [n.swimmer_id for n in name_tracks(sims, SWIMMERS, 0.6, holding)] == ["1", None]
+    sims[1, 0] = 0.90 + 2 * HOLD_MARGIN  # a clear rival wins
+    assert [n.swimmer_id for n in name_tracks(sims, SWIMMERS, 0.6, holding)] == [None, "1"]
+
+
+def test_holding_never_lifts_a_track_over_the_threshold() -> None:
+    sims = np.array([[0.6 - HOLD_MARGIN / 2, 0.1, 0.1]])
+    assert name_tracks(sims, SWIMMERS, 0.6, ["1"]) == [Naming(None, pytest.approx(0.59))]
+
+
+def test_no_tracks_no_names() -> None:
+    assert name_tracks(np.zeros((0, 3)), SWIMMERS, 0.6) == []
