@@ -37,7 +37,7 @@ from train.baselines import (  # noqa: E402
     train_ce_cnn,
 )
 from train.data import load_images  # noqa: E402
-from train.descriptor import DEFAULT_COLOUR_WEIGHT, describe  # noqa: E402
+from train.descriptor import DEFAULT_COLOUR_WEIGHT, describe, flatten_water  # noqa: E402
 from train.fit import embed, train_embedder  # noqa: E402
 from train.run import make_split  # noqa: E402
 from train.svm import fit_classifier  # noqa: E402
@@ -62,6 +62,8 @@ def ce_cnn(x_train, y_train, x_test, recipe) -> list[str]:
 
 
 def triplet_svm(x_train, y_train, x_test, recipe) -> list[str]:
+    """The shipped method: the CNN sees crops cut down to their swimmers (edge/colour.py)."""
+    x_train, x_test = flatten_water(x_train), flatten_water(x_test)
     model, _ = train_embedder(x_train, y_train, recipe, progress=False)
     w = DEFAULT_COLOUR_WEIGHT
     svc = fit_classifier(describe(embed(model, x_train), x_train, w), y_train)

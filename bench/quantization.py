@@ -38,7 +38,7 @@ from convert.check import cosine_stats, median_ms, test_crops  # noqa: E402
 from convert.cli import convert_run, read_run, representative_images  # noqa: E402
 from convert.quantize import EMBEDDING_LAYER, quiet_convert, to_float32, to_int8  # noqa: E402
 from edge.classify import Classifier  # noqa: E402
-from edge.colour import describe  # noqa: E402
+from edge.colour import describe, flatten_water  # noqa: E402
 from edge.preprocess import dequantize, l2_normalize, quantize, resize_crop  # noqa: E402
 
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "swimmers"
@@ -254,7 +254,7 @@ def main() -> int:
         model = tf.keras.models.load_model(run / "embedder.keras", compile=False)
         calibration = representative_images(args.data, info.height, info.width)
         crops, labels = test_crops(args.data)
-        pixels = np.stack([resize_crop(c, info.height, info.width) for c in crops])
+        pixels = flatten_water(np.stack([resize_crop(c, info.height, info.width) for c in crops]))
         classifier = Classifier.load(run / "classifier.npz", info.unknown_threshold)
 
         def classify(embeddings: np.ndarray) -> list:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edge.colour import flatten_water
 from edge.errors import ModelError
 from edge.preprocess import dequantize, l2_normalize, quantize, resize_crop
 from edge.runtime import make_interpreter
@@ -56,10 +57,11 @@ class Embedder:
         return self.embed_pixels(self.pixels(crops))
 
     def pixels(self, crops: list[np.ndarray]) -> np.ndarray:
-        """Crops of any size as the model's (n, H, W, 3) uint8 input."""
+        """Crops of any size as the model's (n, H, W, 3) uint8 input: resized, and cut down to
+        the swimmer (edge.colour.flatten_water: the model never saw water)."""
         if not crops:
             return np.zeros((0, self.height, self.width, 3), np.uint8)
-        return np.stack([resize_crop(c, self.height, self.width) for c in crops])
+        return flatten_water(np.stack([resize_crop(c, self.height, self.width) for c in crops]))
 
     def embed_pixels(self, pixels: np.ndarray) -> np.ndarray:
         """`embed` for crops already resized by `pixels`."""

@@ -1,4 +1,5 @@
-"""Descriptors: the device's colour signature is the host's, and the weight means what it says."""
+"""Descriptors: the device cuts crops down to the swimmer and describes them exactly as the host
+does, the signature sees the swimmer's colours only, and the weight means what it says."""
 
 from __future__ import annotations
 
@@ -36,8 +37,14 @@ def test_device_and_host_compute_the_same_descriptor():
     images = _crops(20)
     embeddings = _unit(np.random.default_rng(1).normal(size=(20, 128))).astype(np.float32)
     assert colour.HSV_BINS == descriptor.HIST_BINS
+    assert (colour.HUE_TOL, colour.SV_TOL, colour.SIDE_MARGIN) == (
+        descriptor.HUE_TOL,
+        descriptor.SV_TOL,
+        descriptor.SIDE_MARGIN,
+    )
+    np.testing.assert_array_equal(colour.flatten_water(images), descriptor.flatten_water(images))
     np.testing.assert_array_equal(
-        colour.colour_signature(images), descriptor.histogram_features(images)
+        colour.colour_signature(images), descriptor.swimmer_signature(images)
     )
     for w in (0.0, 0.3, 0.75):
         np.testing.assert_array_equal(
@@ -71,7 +78,30 @@ def test_signature_tells_colours_apart_and_ignores_position():
     yellow[2:10, 5:15] = (230, 210, 40)
     sig = colour.colour_signature(np.stack([red_top, red_bottom, yellow]))
     assert sig[0] @ sig[1] == pytest.approx(1.0)
-    assert sig[0] @ sig[2] < 0.95
+    assert sig[0] @ sig[2] < 0.05  # nothing in common: the water is not counted
+
+
+def _swimmer_in(water_rgb, rope_rgb=None) -> np.ndarray:
+    """A red-capped, dark-suited swimmer in water of the given colour, a rope at one side."""
+    crop = np.full((40, 30, 3), water_rgb, np.uint8)
+    crop[4:10, 12:18] = (200, 30, 30)
+    crop[10:30, 11:19] = (25, 25, 30)
+    if rope_rgb is not None:
+        crop[:, 0:3] = rope_rgb
+    return crop
+
+
+def test_the_water_light_and_the_rope_do_not_change_what_is_seen():
+    """Later in a session the water's tint and the rope's place drift; the swimmer does not."""
+    early = _swimmer_in((56, 166, 208))
+    later = _swimmer_in((70, 190, 200), rope_rgb=(230, 210, 40))
+    sig = colour.colour_signature(np.stack([early, later]))
+    assert sig[0] @ sig[1] == pytest.approx(1.0)
+    flat = colour.flatten_water(np.stack([early, later]))
+    # The swimmer's pixels are kept as they are; everything else is the crop's water colour.
+    np.testing.assert_array_equal(flat[:, 4:30, 11:19], np.stack([early, later])[:, 4:30, 11:19])
+    assert len(np.unique(flat[1][:, :3].reshape(-1, 3), axis=0)) == 1  # the rope is gone
+    np.testing.assert_array_equal(flat[1][0, 0], (70, 190, 200))
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,7 @@
-"""Descriptors on the host, built exactly as the device builds them (edge/colour.py explains
-why a crop is classified by its CNN embedding beside a colour signature). train/ may not import
-edge/, so the signature is computed here again; a test checks the two agree bit for bit.
+"""Crops cut down to their swimmer and described, exactly as the device does it (edge/colour.py
+explains why the CNN sees no water and why the descriptor holds the swimmer's colours beside
+the embedding). train/ may not import edge/, so it is computed here again; a test checks the
+two agree bit for bit. The whole-crop histograms are the colour baseline of bench/accuracy.py.
 """
 
 from __future__ import annotations
@@ -9,35 +10,66 @@ import cv2
 import numpy as np
 
 HIST_BINS = (16, 8, 8)  # hue, saturation, value: the same as edge.colour.HSV_BINS
-# The colour signature's share of the descriptor's cosine, chosen on bench/open_set.py's
-# leave-one-swimmer-out folds (the sweep is in bench/results/open_set.json): the highest weight
-# below 1 on its grid. Closed-set accuracy on the time split is 99.35 % at every weight from 0
-# to 0.9; what colour buys is enrolling (and, a little, refusing) swimmers the CNN never saw.
+HIST_RANGES = [0, 180, 0, 256, 0, 256]
+# Which pixels are the swimmer's: the same values as edge.colour (a test checks them).
+HUE_TOL, SV_TOL, SIDE_MARGIN = 12, 90, 0.15
+# The signature's share of the descriptor's cosine, chosen on the farthest bin of the session
+# drift protocol (bench/drift.py; the sweep is in bench/results/drift.json).
 DEFAULT_COLOUR_WEIGHT = 0.9
 
 
-def colour_histograms(images: np.ndarray) -> np.ndarray:
-    """One L1-normalised HSV histogram (16x8x8 bins, flattened) per uint8 RGB crop."""
+def swimmer_mask(hsv: np.ndarray) -> np.ndarray:
+    """uint8 mask (1 = swimmer) of an HSV crop: central band, away from the median colour."""
+    hsv = hsv.astype(np.int16)
+    water = np.median(hsv.reshape(-1, 3), axis=0).astype(np.int16)
+    diff = np.abs(hsv - water)
+    hue = np.minimum(diff[..., 0], 180 - diff[..., 0])
+    mask = (hue > HUE_TOL) | (diff[..., 1] > SV_TOL) | (diff[..., 2] > SV_TOL)
+    side = int(mask.shape[1] * SIDE_MARGIN)
+    mask[:, :side] = False
+    mask[:, mask.shape[1] - side :] = False
+    return mask.astype(np.uint8)
+
+
+def flatten_water(images: np.ndarray) -> np.ndarray:
+    """edge.colour.flatten_water: every pixel but the swimmer's set to the crop's median colour.
+    The CNN is trained on such crops; the device cuts its crops down the same way."""
+    out = np.array(images, dtype=np.uint8, copy=True)
+    for rgb in out:
+        keep = swimmer_mask(cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)).astype(bool)
+        rgb[~keep] = np.median(rgb.reshape(-1, 3), axis=0).astype(np.uint8)
+    return out
+
+
+def colour_histograms(images: np.ndarray, swimmer_only: bool = False) -> np.ndarray:
+    """One L1-normalised HSV histogram (16x8x8 bins, flattened) per uint8 RGB crop: of the
+    whole crop, or of its swimmer's pixels (`swimmer_mask`)."""
     features = np.zeros((len(images), int(np.prod(HIST_BINS))), np.float32)
     for row, rgb in zip(features, images, strict=True):
         hsv = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2HSV)
-        hist = cv2.calcHist([hsv], [0, 1, 2], None, list(HIST_BINS), [0, 180, 0, 256, 0, 256])
-        row[:] = hist.ravel() / max(float(hist.sum()), 1.0)
+        mask = swimmer_mask(hsv) if swimmer_only else None
+        hist = cv2.calcHist([hsv], [0, 1, 2], mask, list(HIST_BINS), HIST_RANGES).ravel()
+        row[:] = hist / max(float(hist.sum()), 1.0)
     return features
 
 
 def histogram_features(images: np.ndarray, hellinger: bool = True) -> np.ndarray:
-    """Colour histograms, square-rooted (the Hellinger map: unit rows, and the small cap and
-    suit bins count beside the water's) unless `hellinger` is False (the plain baseline)."""
+    """Whole-crop colour histograms (the baseline), square-rooted (the Hellinger map: unit rows,
+    and the small cap and suit bins count beside the water's) unless `hellinger` is False."""
     features = colour_histograms(images)
     return np.sqrt(features) if hellinger else features
 
 
+def swimmer_signature(images: np.ndarray) -> np.ndarray:
+    """edge.colour.colour_signature: square-rooted histograms of the swimmer's pixels."""
+    return np.sqrt(colour_histograms(images, swimmer_only=True))
+
+
 def describe(embeddings: np.ndarray, images: np.ndarray, colour_weight: float) -> np.ndarray:
     """Unit-row `embeddings` of uint8 RGB `images` (at the model's input size) -> descriptors:
-    `[sqrt(1 - w) * embedding, sqrt(w) * colour signature]`, the embedding alone at w = 0."""
+    `[sqrt(1 - w) * embedding, sqrt(w) * swimmer signature]`, the embedding alone at w = 0."""
     embeddings = np.asarray(embeddings, np.float32)
     if colour_weight <= 0:
         return embeddings
     weights = np.sqrt(np.float32([1.0 - colour_weight, colour_weight]))
-    return np.hstack([weights[0] * embeddings, weights[1] * histogram_features(images)])
+    return np.hstack([weights[0] * embeddings, weights[1] * swimmer_signature(images)])
