@@ -39,9 +39,9 @@ import numpy as np
 from convert.enroll import refit
 from edge.classify import Classifier
 from train.data import load_images, time_split
-from train.descriptor import DEFAULT_COLOUR_WEIGHT, describe
+from train.descriptor import DEFAULT_COLOUR_WEIGHT, describe, flatten_water
 from train.fit import Recipe, configure_threads, embed, train_embedder
-from train.openset import calibrate_threshold
+from train.openset import calibrate
 from train.run import make_split
 from train.svm import export_classifier, fit_classifier
 
@@ -105,9 +105,9 @@ def build(e_tr: np.ndarray, y_tr: np.ndarray, known: np.ndarray, calib: np.ndarr
     """SVM on every known training frame; threshold from the calibration frames (not trained
     on by the CNN) against the frames the CNN did train on."""
     svc = fit_classifier(e_tr[known], list(y_tr[known]))
-    fit = known & ~calib
-    threshold = calibrate_threshold(e_tr[fit], list(y_tr[fit]), e_tr[known & calib])
-    return export_classifier(svc, e_tr[known], list(y_tr[known])), threshold
+    fit, held = known & ~calib, known & calib
+    thresholds = calibrate(e_tr[fit], list(y_tr[fit]), e_tr[held], list(y_tr[held]))
+    return export_classifier(svc, e_tr[known], list(y_tr[known])), thresholds
 
 
 def run_fold(left_out: str, data: dict, recipe: Recipe) -> tuple[dict, dict]:
@@ -140,11 +140,13 @@ def evaluate_fold(left_out, e_tr, e_te, y_tr, y_te, calib) -> dict:
     """(a) and (b) with the classifier of the known swimmers; enroll `left_out` from its
     training frames; (c) and (d) on everyone's later frames."""
     known_tr, known_te = y_tr != left_out, y_te != left_out
-    arrays, threshold = build(e_tr, y_tr, known_tr, calib)
+    arrays, thresholds = build(e_tr, y_tr, known_tr, calib)
+    threshold = thresholds.crop
     clf = Classifier.from_arrays(arrays, threshold)
     unknown_x = np.concatenate([e_tr[~known_tr], e_te[~known_te]])
     before_unknown, before_known = clf.predict(unknown_x), clf.predict(e_te[known_te])
-    enrolled, threshold2 = refit(arrays, e_tr[~known_tr], list(y_tr[~known_tr]), threshold)
+    enrolled, thresholds2 = refit(arrays, e_tr[~known_tr], list(y_tr[~known_tr]), thresholds)
+    threshold2 = thresholds2.crop
     after = Classifier.from_arrays(enrolled, threshold2).predict(e_te)
     after_ids = np.asarray([str(p.swimmer_id) for p in after])
     known_ids = np.asarray([str(p.swimmer_id) for p in before_known])
@@ -177,6 +179,7 @@ def load(data_dir: Path, recipe: Recipe) -> dict:
     split = make_split(data_dir, "time", recipe.seed)
     x_train, kept_train, _ = load_images(split.train, recipe.height, recipe.width)
     x_test, kept_test, _ = load_images(split.test, recipe.height, recipe.width)
+    x_train, x_test = flatten_water(x_train), flatten_water(x_test)
     calib = {s.path for s in time_split(kept_train).test}
     return {
         "x_train": x_train,

@@ -40,6 +40,8 @@ class BundleContents:
     colour_weight: float
     identities: dict[str, str]
     unknown_threshold: float
+    track_threshold: float
+    calibration: dict[str, Any]
     source_run: str
     metrics: dict[str, Any] = field(default_factory=dict)
 
@@ -66,6 +68,8 @@ def manifest_for(contents: BundleContents, files: dict[str, str]) -> dict[str, A
         "colour_weight": contents.colour_weight,
         "identities": contents.identities,
         "unknown_threshold": contents.unknown_threshold,
+        "track_threshold": contents.track_threshold,
+        "calibration": contents.calibration,
         "model": INT8_MODEL,
         "float_model": FLOAT_MODEL,
         "classifier": CLASSIFIER,

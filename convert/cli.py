@@ -22,6 +22,7 @@ import numpy as np
 from edge.cli import run_main, setup_logging
 from edge.errors import ReidError
 from train.data import list_samples, load_images, time_split
+from train.descriptor import flatten_water
 from train.errors import TrainError
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,8 @@ class RunInfo:
     colour_weight: float
     identities: list[str]
     unknown_threshold: float
+    track_threshold: float
+    calibration: dict[str, Any]
 
 
 def read_run(run: str | Path) -> RunInfo:
@@ -64,6 +67,8 @@ def read_run(run: str | Path) -> RunInfo:
             colour_weight=float(info.get("colour_weight", 0.0)),
             identities=[str(i) for i in info["identities"]],
             unknown_threshold=float(info["unknown_threshold"]),
+            track_threshold=float(info["track_threshold"]),
+            calibration=dict(info["calibration"]),
         )
     except (json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
         raise ConvertError(f"{root / 'run.json'}: malformed ({error!r})") from error
@@ -78,7 +83,7 @@ def representative_images(data: str | Path, height: int, width: int) -> np.ndarr
         raise ConvertError(f"{data}: no training-side crops to calibrate int8 with")
     chosen = representative_indices([s.identity for s in train], REPRESENTATIVE_SIZE)
     images, _, _ = load_images([train[i] for i in chosen], height, width)
-    return images
+    return flatten_water(images)  # as the model sees crops (edge.colour.flatten_water)
 
 
 def load_embedder(run: RunInfo) -> Any:
@@ -117,6 +122,8 @@ def convert_run(run_dir: str | Path, data: str | Path, out: str | Path) -> dict[
         colour_weight=run.colour_weight,
         identities={i: f"Swimmer {i}" for i in run.identities},
         unknown_threshold=run.unknown_threshold,
+        track_threshold=run.track_threshold,
+        calibration=run.calibration,
         source_run=str(run.root.resolve()),
     )
     bundle_dir = write_bundle(contents, out)

@@ -4,8 +4,8 @@ The crops in DIR/<swimmer id>/ are described by the bundle's own int8 model and 
 through the device's code (`edge.identify.Identifier`), so the gallery holds exactly what the
 Pi will compute. Those
 identities replace any of the same id in the gallery, the SVM is refitted on the whole gallery
-(same kernel, default C: the bundle does not record C) and the open-set threshold recalibrated
-for them. A new bundle is written; the input bundle is only read.
+(same kernel, default C: the bundle does not record C) and the open-set thresholds
+recalibrated for them. A new bundle is written; the input bundle is only read.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from edge.identify import Identifier
 from edge.preprocess import read_rgb
 from train.data import list_samples
 from train.errors import TrainError
-from train.openset import enrollment_threshold
+from train.openset import Thresholds, enrollment_thresholds
 from train.svm import export_classifier, fit_classifier, load_classifier, save_classifier
 
 log = logging.getLogger(__name__)
@@ -49,10 +49,13 @@ class Enrollment:
 
 
 def refit(
-    arrays: dict[str, np.ndarray], embeddings: np.ndarray, labels: list[str], threshold: float
-) -> tuple[dict[str, np.ndarray], float]:
-    """The classifier arrays with `labels`' identities replaced or added, and the threshold
-    recalibrated for them (train.openset.enrollment_threshold)."""
+    arrays: dict[str, np.ndarray],
+    embeddings: np.ndarray,
+    labels: list[str],
+    thresholds: Thresholds,
+) -> tuple[dict[str, np.ndarray], Thresholds]:
+    """The classifier arrays with `labels`' identities replaced or added, and the thresholds
+    recalibrated for them (train.openset.enrollment_thresholds)."""
     new_ids = set(labels)
     old_labels = np.asarray(arrays["gallery_labels"]).astype(str)
     keep = ~np.isin(old_labels, list(new_ids))
@@ -60,10 +63,10 @@ def refit(
     gallery_labels = [*old_labels[keep].tolist(), *labels]
     try:
         svc = fit_classifier(gallery, gallery_labels, kernel=str(arrays["kernel"]))
-        threshold = enrollment_threshold(threshold, gallery, gallery_labels, sorted(new_ids))
+        thresholds = enrollment_thresholds(thresholds, gallery, gallery_labels, sorted(new_ids))
     except TrainError as error:
         raise ReidError(f"cannot refit the classifier: {error}") from error
-    return export_classifier(svc, gallery, gallery_labels), threshold
+    return export_classifier(svc, gallery, gallery_labels), thresholds
 
 
 def read_enrollment(data: Path, identifier: Identifier) -> Enrollment:
@@ -114,9 +117,8 @@ def enroll(bundle_path: Path, data: Path, out: Path) -> str:
     classifier = Classifier.from_arrays(arrays, bundle.unknown_threshold)
     # The Identifier refuses a gallery of other descriptors than the model and weight give.
     enrollment = read_enrollment(data, Identifier(embedder, classifier, bundle.colour_weight))
-    new_arrays, threshold = refit(
-        arrays, enrollment.embeddings, enrollment.labels, bundle.unknown_threshold
-    )
+    before = Thresholds(bundle.unknown_threshold, bundle.track_threshold, bundle.calibration)
+    new_arrays, thresholds = refit(arrays, enrollment.embeddings, enrollment.labels, before)
     added = sorted(set(enrollment.labels))
     identities = dict(bundle.identities)
     identities.update({i: identities.get(i, f"Swimmer {i}") for i in added})
@@ -130,11 +132,11 @@ def enroll(bundle_path: Path, data: Path, out: Path) -> str:
         npz = Path(tmp) / "classifier.npz"
         save_classifier(npz, new_arrays)
         source = f"{bundle.source_run or bundle_path} + enroll {data}"
-        write_bundle(_contents(bundle, npz, identities, threshold, metrics, source), out)
+        write_bundle(_contents(bundle, npz, identities, thresholds, metrics, source), out)
     return (
         f"enrolled {', '.join(added)} from {len(enrollment.labels)} crops "
         f"({len(enrollment.skipped)} unreadable skipped); {len(identities)} identities, "
-        f"threshold {threshold:.4f} -> {out}"
+        f"thresholds crop {thresholds.crop:.4f}, track {thresholds.track:.4f} -> {out}"
     )
 
 
@@ -142,7 +144,7 @@ def _contents(
     bundle: Bundle,
     npz: Path,
     identities: dict[str, str],
-    threshold: float,
+    thresholds: Thresholds,
     metrics: dict,
     source: str,
 ) -> BundleContents:
@@ -155,7 +157,9 @@ def _contents(
         embedding_size=bundle.embedding_size,
         colour_weight=bundle.colour_weight,
         identities=dict(sorted(identities.items())),
-        unknown_threshold=float(threshold),
+        unknown_threshold=thresholds.crop,
+        track_threshold=thresholds.track,
+        calibration=thresholds.calibration,
         source_run=source,
         metrics=metrics,
     )

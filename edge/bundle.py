@@ -23,10 +23,12 @@ from typing import Any
 from edge.errors import BundleError, ReidError
 from edge.runtime import make_interpreter
 
-SCHEMA_VERSION = 1
+# 2: the colour signature counts the swimmer's pixels only, and a track threshold travels
+# beside the crop threshold, with how both were calibrated (edge/colour.py, edge/identity.py).
+SCHEMA_VERSION = 2
 MANIFEST = "manifest.json"
 _REQUIRED = ("schema", "input", "embedding_size", "identities", "unknown_threshold", "model")
-_REQUIRED += ("float_model", "classifier", "files")
+_REQUIRED += ("track_threshold", "calibration", "float_model", "classifier", "files")
 _HASH_CHUNK = 1 << 20
 
 
@@ -45,7 +47,9 @@ class Bundle:
     normalization: str
     embedding_size: int
     identities: dict[str, str]
-    unknown_threshold: float
+    unknown_threshold: float  # a single crop below it is unknown (reid-identify)
+    track_threshold: float  # a track's mean descriptor below it is unknown (the daemon)
+    calibration: dict[str, Any]  # how both thresholds were set: frames, quantile, counts
     colour_weight: float  # edge.colour: the signature's share of the descriptor (0: none)
     model_path: Path
     float_model_path: Path
@@ -120,7 +124,7 @@ def _read_manifest(root: Path) -> dict[str, Any]:
     if manifest.get("schema") != SCHEMA_VERSION:
         raise BundleError(
             f"{path}: schema {manifest.get('schema')!r} is not supported "
-            f"(this code reads schema {SCHEMA_VERSION})"
+            f"(this code reads schema {SCHEMA_VERSION}; rebuild it with reid-convert)"
         )
     missing = [key for key in _REQUIRED if key not in manifest]
     if missing:
@@ -162,6 +166,8 @@ def _build(root: Path, manifest: dict[str, Any]) -> Bundle:
             embedding_size=int(manifest["embedding_size"]),
             identities={str(k): str(v) for k, v in dict(manifest["identities"]).items()},
             unknown_threshold=float(manifest["unknown_threshold"]),
+            track_threshold=float(manifest["track_threshold"]),
+            calibration=dict(manifest["calibration"]),
             colour_weight=_colour_weight(where, manifest.get("colour_weight", 0.0)),
             model_path=root / manifest["model"],
             float_model_path=root / manifest["float_model"],

@@ -14,7 +14,8 @@ Open set: the SVM always names someone (`candidate`). Its `score` is the cosine 
 (-1..1, higher = surer) between the crop's descriptor and the candidate's enrolled gallery
 rows: the nearest one (`SCORE_NEIGHBOURS`, averaged when > 1); below `unknown_threshold`
 the answer is "unknown" (`swimmer_id` None). `train/openset.py` calibrates the threshold on
-the same score and explains why this score was chosen.
+the same score and explains why this score was chosen. `similarities` gives the same score for
+every enrolled swimmer: the daemon names whole tracks with it (edge/identity.py).
 """
 
 from __future__ import annotations
@@ -148,18 +149,22 @@ class Classifier:
         votes = _votes(self.ovo_decision(embeddings), len(self.classes))
         return [self.classes[i] for i in np.argmax(votes, axis=1)]
 
-    def scores(self, embeddings: np.ndarray, candidates: list[str]) -> np.ndarray:
-        """Per row: mean cosine of its `SCORE_NEIGHBOURS` nearest gallery rows of its candidate."""
-        x = _unit_rows(embeddings)
-        out = np.full(len(x), -1.0, dtype=np.float64)
-        wanted = np.asarray(candidates)
-        for identity in set(candidates):
-            rows, members = wanted == identity, self.gallery[self.gallery_labels == identity]
-            if len(members):
-                sims = x[rows] @ members.T
+    def similarities(self, embeddings: np.ndarray) -> np.ndarray:
+        """(n, n_classes), in `classes` order: each row's mean cosine to its `SCORE_NEIGHBOURS`
+        nearest gallery rows of each swimmer (-1 for a swimmer with no gallery rows)."""
+        all_sims = _unit_rows(embeddings) @ self.gallery.T
+        out = np.full((len(all_sims), len(self.classes)), -1.0, dtype=np.float64)
+        for column, identity in enumerate(self.classes):
+            sims = all_sims[:, self.gallery_labels == identity]
+            if sims.shape[1]:
                 k = min(SCORE_NEIGHBOURS, sims.shape[1])
-                out[rows] = (-np.partition(-sims, k - 1, axis=1)[:, :k]).mean(axis=1)
+                out[:, column] = (-np.partition(-sims, k - 1, axis=1)[:, :k]).mean(axis=1)
         return out
+
+    def scores(self, embeddings: np.ndarray, candidates: list[str]) -> np.ndarray:
+        """Per row: its `similarities` to its candidate."""
+        columns = [self.classes.index(c) for c in candidates]
+        return self.similarities(embeddings)[np.arange(len(columns)), columns]
 
     def predict(self, embeddings: np.ndarray) -> list[Prediction]:
         """Open-set answers: the candidate, or None when its score is below the threshold."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import tomllib
-import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,15 +68,16 @@ class DetectorConfig:
 class BundleConfig:
     path: str = "/etc/reid-edge/bundle"  # a bundle directory or .tar.gz
     threads: int = 1  # interpreter threads
-    unknown_threshold: float | None = None  # override the bundle's calibrated threshold
+    # No threshold here: the bundle's were calibrated on frames far from its training frames,
+    # and reid-enroll recalibrates them (DESIGN.md: nothing overrides a calibrated value).
 
 
 @dataclass(frozen=True)
 class TrackerConfig:
     max_missed: int = 10  # frames a track may go unseen before it ends
     min_iou: float = 0.1  # below this a box does not continue a track
-    vote_window: int = 15  # predictions a track's identity is voted over
-    settle_votes: int = 5  # predictions needed before a track's identity is announced
+    identity_window: int = 15  # a track is named by the mean descriptor of its last N crops
+    settle_crops: int = 5  # crops a track needs before it is announced
 
 
 @dataclass(frozen=True)
@@ -200,9 +200,6 @@ def _value(hint: Any, value: Any, where: str) -> Any:
             valid = ", ".join(repr(c) for c in choices)
             raise ConfigError(f"{where}: {value!r} is not one of {valid}")
         return value
-    if origin in (typing.Union, types.UnionType):
-        options = [a for a in typing.get_args(hint) if a is not type(None)]
-        return _value(options[0], value, where)
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if (hint in (int, float) and isinstance(value, bool)) or not isinstance(value, hint):

@@ -43,9 +43,7 @@ class Daemon:
     def __init__(self, config: Config) -> None:
         bundle = load_bundle(config.bundle.path)
         self.config = config
-        self.identifier = Identifier.from_bundle(
-            bundle, config.bundle.threads, config.bundle.unknown_threshold
-        )
+        self.identifier = Identifier.from_bundle(bundle, config.bundle.threads)
         self.aspect = bundle.input_width / bundle.input_height
         self.detector = make_detector(config.detector)
         self.tracker: Tracker | None = None  # made at the first frame, when its width is known
@@ -97,19 +95,17 @@ class Daemon:
         if self.tracker is None:
             lanes = self.config.detector.lanes
             lane_width = frame.image.shape[1] / lanes if lanes else 0.0
-            self.tracker = Tracker(self.config.tracker, lane_width)
+            self.tracker = Tracker(self.config.tracker, self.identifier.name_tracks, lane_width)
         with self.timer.stage("detect"):
             detections = self.detector.detect(frame.image)
         with self.timer.stage("crop"):
             crops = cut_crops(frame, detections, self.aspect)
         with self.timer.stage("embed"):
             descriptors = self.identifier.describe([c.image for c in crops])
-        with self.timer.stage("classify"):
-            predictions = self.identifier.classifier.predict(descriptors) if crops else []
-        with self.timer.stage("track"):
+        with self.timer.stage("track"):  # linking, and naming the tracks (edge/identity.py)
             cropped = {c.box for c in crops}
             kept = [d for d in detections if d.box in cropped]
-            changes = self.tracker.update(frame.index, frame.ts, kept, predictions)
+            changes = self.tracker.update(frame.index, kept, descriptors)
         with self.timer.stage("publish"):
             self._publish(changes, frame.ts, frame.index)
         self.timer.frame_done()

@@ -19,6 +19,7 @@ from edge.cli import run_main, setup_logging
 from edge.colour import describe, descriptor_size
 from edge.embed import Embedder
 from edge.errors import BundleError, ImageError
+from edge.identity import Naming, name_tracks
 from edge.preprocess import read_rgb
 from edge.types import Prediction
 
@@ -26,10 +27,16 @@ log = logging.getLogger(__name__)
 
 
 class Identifier:
-    """Describes crops (int8 embedding and colour signature, edge.colour) and classifies the
-    descriptors (None = unknown swimmer)."""
+    """Describes crops (int8 embedding and colour signature, edge.colour), classifies single
+    descriptors (None = unknown swimmer) and names tracks from their mean descriptors."""
 
-    def __init__(self, embedder: Embedder, classifier: Classifier, colour_weight: float = 0.0):
+    def __init__(
+        self,
+        embedder: Embedder,
+        classifier: Classifier,
+        colour_weight: float = 0.0,
+        track_threshold: float = 0.0,
+    ):
         size = descriptor_size(embedder.embedding_size, colour_weight)
         if classifier.gallery.shape[1] != size:
             raise BundleError(
@@ -39,16 +46,14 @@ class Identifier:
         self.embedder = embedder
         self.classifier = classifier
         self.colour_weight = colour_weight
+        self.track_threshold = track_threshold
 
     @classmethod
-    def from_bundle(
-        cls, bundle: Bundle, threads: int = 1, unknown_threshold: float | None = None
-    ) -> Identifier:
-        """`unknown_threshold` overrides the bundle's calibrated one (the daemon config may)."""
+    def from_bundle(cls, bundle: Bundle, threads: int = 1) -> Identifier:
+        """The bundle's model, classifier, colour weight and calibrated thresholds."""
         embedder = Embedder(bundle.model_path, bundle.input_height, bundle.input_width, threads)
-        threshold = bundle.unknown_threshold if unknown_threshold is None else unknown_threshold
-        classifier = Classifier.load(bundle.classifier_path, threshold)
-        return cls(embedder, classifier, bundle.colour_weight)
+        classifier = Classifier.load(bundle.classifier_path, bundle.unknown_threshold)
+        return cls(embedder, classifier, bundle.colour_weight, bundle.track_threshold)
 
     def describe(self, crops: list[np.ndarray]) -> np.ndarray:
         """(n, d) unit descriptors of RGB uint8 crops (any size), in order."""
@@ -60,6 +65,13 @@ class Identifier:
         if not crops:
             return []
         return list(self.classifier.predict(self.describe(crops)))
+
+    def name_tracks(self, means: np.ndarray, holding: list[str | None]) -> list[Naming]:
+        """Live tracks' mean descriptors (and whom each holds now) -> their answers, each
+        swimmer in one place at most (edge/identity.py)."""
+        similarities = self.classifier.similarities(means)
+        classes = self.classifier.classes
+        return name_tracks(similarities, classes, self.track_threshold, holding)
 
 
 def _format(path: str, prediction: Prediction | None, error: str | None, as_json: bool) -> str:

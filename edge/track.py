@@ -1,14 +1,13 @@
-"""Linking detections across frames into tracks, and voting each track's swimmer identity.
+"""Linking detections across frames into tracks, and naming each track from all its crops.
 
-A single crop's prediction is noisy (a splash, a turn, motion blur); a track's identity is the
-most common prediction over its last `vote_window` crops, so one bad crop changes nothing.
-Events are what a subscriber cares about: `new` once a track has `settle_votes` predictions
-(this is also the min-hits rule: a detection seen in fewer frames never becomes a visible track,
-so a one-frame splash invents nothing), `update` when the voted identity changes, `end` when
-the track has been unseen for more than `max_missed` frames. An unknown (None) prediction
-wins only with a majority of the window: a known swimmer's weak crops (a turn, a splash) do not
-turn the track unknown. A challenger must have strictly more votes than the announced identity,
-so ties do not flap.
+A single crop's descriptor is noisy (a splash, a turn, motion blur, the light of the hour); a
+track is described by the mean of its last `identity_window` descriptors, and all live tracks
+are named together (edge/identity.py: each swimmer in at most one place, unknown below the
+bundle's track threshold), so one bad crop changes nothing and a stranger who looks like a
+swimmer in another lane stays unknown. Events are what a subscriber cares about: `new` once a
+track has `settle_crops` crops (this is also the min-hits rule: a detection seen in fewer
+frames never becomes a visible track, so a one-frame splash invents nothing), `update` when its
+answer changes, `end` when the track has been unseen for more than `max_missed` frames.
 
 Matching is greedy: first by IoU (at least `min_iou`), then by centroid distance (at most one box
 size). Swimmers stay in their lanes, so a box never continues a track in another lane (when
@@ -19,17 +18,24 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections import Counter, deque
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
+
 from edge.config import TrackerConfig
-from edge.types import Box, Detection, Prediction
+from edge.identity import Naming
+from edge.types import Box, Detection
 
 log = logging.getLogger(__name__)
 
 MAX_JUMP_BOXES = 1.0  # a centroid match may move at most this many box sizes
+
+# Names the tracks whose mean descriptors are the rows, given whom each holds now:
+# edge.identify.Identifier.name_tracks.
+Namer = Callable[[np.ndarray, list[str | None]], list[Naming]]
 
 
 @dataclass(frozen=True)
@@ -47,67 +53,50 @@ class TrackChange:
 class _Track:
     box: Box
     last_seen: int
-    votes: deque[tuple[str | None, float]]
+    descriptors: deque[np.ndarray]
     track_id: int | None = None  # given when announced
-    swimmer_id: str | None = None
+    naming: Naming = field(default_factory=lambda: Naming(None, -1.0))
 
-    def vote(self) -> tuple[str | None, float]:
-        """The winning identity and its mean score.
-
-        An unknown (None) vote is a crop too weak to name, not by itself a stranger: unknown wins
-        only when most of the window is unknown. Otherwise the most common known id wins, and
-        the announced identity keeps ties.
-        """
-        counts = Counter(swimmer for swimmer, _ in self.votes)
-        unknown = counts.pop(None, 0)
-        if not counts or 2 * unknown > len(self.votes):
-            winner = None
-        else:
-            best = max(counts.values())
-            if self.track_id is not None and counts.get(self.swimmer_id, 0) == best:
-                winner = self.swimmer_id
-            else:
-                winner = next(
-                    s for s, _ in reversed(self.votes) if s is not None and counts[s] == best
-                )
-        scores = [score for swimmer, score in self.votes if swimmer == winner]
-        return winner, sum(scores) / len(scores)
+    def mean(self) -> np.ndarray:
+        return np.mean(self.descriptors, axis=0)
 
 
 class Tracker:
-    """Tracks of one camera. `lane_width` (frame pixels, 0 = unknown) forbids lane jumps."""
+    """Tracks of one camera. `namer` names tracks from their mean descriptors; `lane_width`
+    (frame pixels, 0 = unknown) forbids lane jumps."""
 
-    def __init__(self, cfg: TrackerConfig, lane_width: float = 0.0) -> None:
-        if cfg.settle_votes < 1 or cfg.vote_window < cfg.settle_votes:
-            raise ValueError("tracker: need 1 <= settle_votes <= vote_window")
+    def __init__(self, cfg: TrackerConfig, namer: Namer, lane_width: float = 0.0) -> None:
+        if cfg.settle_crops < 1 or cfg.identity_window < cfg.settle_crops:
+            raise ValueError("tracker: need 1 <= settle_crops <= identity_window")
         self.cfg = cfg
+        self.namer = namer
         self.lane_width = lane_width
         self._tracks: list[_Track] = []
         self._ids = itertools.count(1)
 
     def update(
-        self,
-        frame_index: int,
-        ts: float,
-        detections: Sequence[Detection],
-        predictions: Sequence[Prediction | None],
+        self, frame_index: int, detections: Sequence[Detection], descriptors: np.ndarray
     ) -> list[TrackChange]:
-        """Feed one frame's detections and their predictions (same order and length)."""
-        if len(detections) != len(predictions):
-            raise ValueError(f"{len(detections)} detections but {len(predictions)} predictions")
+        """Feed one frame's detections and their crops' descriptors (same order and length)."""
+        if len(detections) != len(descriptors):
+            raise ValueError(f"{len(detections)} detections but {len(descriptors)} descriptors")
         changes = self._expire(frame_index)
         pairs = self._match([d.box for d in detections])
         for det_index, detection in enumerate(detections):
             track = pairs.get(det_index)
             if track is None:
-                track = _Track(detection.box, frame_index, deque(maxlen=self.cfg.vote_window))
+                window = deque(maxlen=self.cfg.identity_window)
+                track = _Track(detection.box, frame_index, window)
                 self._tracks.append(track)
             else:
                 track.box, track.last_seen = detection.box, frame_index
-            prediction = predictions[det_index]
-            if prediction is not None:
-                track.votes.append((prediction.swimmer_id, float(prediction.score)))
-                changes.extend(self._announce(track))
+            track.descriptors.append(np.asarray(descriptors[det_index], np.float32))
+        settled = [t for t in self._tracks if len(t.descriptors) >= self.cfg.settle_crops]
+        if settled:
+            holding = [t.naming.swimmer_id for t in settled]
+            namings = self.namer(np.stack([t.mean() for t in settled]), holding)
+            for track, naming in zip(settled, namings, strict=True):
+                changes.extend(self._announce(track, naming))
         return changes
 
     def finish(self) -> list[TrackChange]:
@@ -128,21 +117,20 @@ class Tracker:
 
     def _end(self, track: _Track) -> TrackChange:
         assert track.track_id is not None
-        _, score = track.vote()
-        return TrackChange("end", track.track_id, track.swimmer_id, score, track.box)
+        naming = track.naming
+        return TrackChange("end", track.track_id, naming.swimmer_id, naming.score, track.box)
 
-    def _announce(self, track: _Track) -> list[TrackChange]:
-        if len(track.votes) < self.cfg.settle_votes:
-            return []
-        swimmer, score = track.vote()
+    def _announce(self, track: _Track, naming: Naming) -> list[TrackChange]:
+        before, track.naming = track.naming, naming
         if track.track_id is None:
-            track.track_id, track.swimmer_id = next(self._ids), swimmer
-            log.debug("track %d is swimmer %s", track.track_id, swimmer)
-            return [TrackChange("new", track.track_id, swimmer, score, track.box)]
-        if swimmer != track.swimmer_id:
-            track.swimmer_id = swimmer
-            return [TrackChange("update", track.track_id, swimmer, score, track.box)]
-        return []
+            track.track_id = next(self._ids)
+            log.debug("track %d is swimmer %s", track.track_id, naming.swimmer_id)
+            kind = "new"
+        elif naming.swimmer_id != before.swimmer_id:
+            kind = "update"
+        else:
+            return []
+        return [TrackChange(kind, track.track_id, naming.swimmer_id, naming.score, track.box)]
 
     def _match(self, boxes: list[Box]) -> dict[int, _Track]:
         """Detection index -> continued track: IoU pairs first, then near centroids."""

@@ -74,8 +74,13 @@ def test_input_shape_mismatch_is_refused(bundle):
 
 
 def test_incompatible_schema_and_broken_manifest(bundle):
+    # Schema 1 bundles described whole crops; this code's model and signature see the swimmer.
+    edit_manifest(bundle, lambda m: m.update({"schema": 1}))
+    with pytest.raises(BundleError, match=r"schema 1 is not supported .* rebuild it with reid-"):
+        load_bundle(bundle)
     edit_manifest(bundle, lambda m: m.update({"schema": 2}))
-    with pytest.raises(BundleError, match="schema 2 is not supported"):
+    edit_manifest(bundle, lambda m: m.pop("track_threshold"))
+    with pytest.raises(BundleError, match="missing key 'track_threshold'"):
         load_bundle(bundle)
     (bundle / "manifest.json").write_text("{not json")
     with pytest.raises(BundleError, match="not valid JSON"):
@@ -134,6 +139,8 @@ def contents_of(bundle: Path) -> BundleContents:
         colour_weight=0.0,
         identities=loaded.identities,
         unknown_threshold=0.25,
+        track_threshold=0.5,
+        calibration={"method": "test"},
         source_run="test",
     )
 

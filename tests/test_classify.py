@@ -86,7 +86,7 @@ def test_ties_on_real_sklearn_output_are_broken_the_same_way():
 def test_open_set_answers_unknown_for_a_stranger():
     x, y, _ = _embedding_like(5)
     svc = fit_classifier(x, y)
-    threshold = train.openset.calibrate_threshold(x, y)
+    threshold = train.openset.calibrate(x, y).crop
     clf = Classifier.from_arrays(export_classifier(svc, x, y), unknown_threshold=threshold)
     rng = np.random.default_rng(7)
     strangers = clf.predict(rng.normal(size=(50, 128)))
@@ -107,6 +107,10 @@ def test_score_is_the_calibrated_score():
         for p, c in zip(probe, candidates, strict=True)
     ]
     np.testing.assert_allclose(clf.scores(probe, candidates), host, atol=1e-5)
+    every = clf.similarities(probe)
+    for column, identity in enumerate(clf.classes):
+        expected = train.openset.identity_similarity(probe, x[labels == identity])
+        np.testing.assert_allclose(every[:, column], expected, atol=1e-5)
     assert SCORE_NEIGHBOURS == train.openset.SCORE_NEIGHBOURS
     assert CLASSIFIER_KEYS == train.svm.CLASSIFIER_KEYS
 

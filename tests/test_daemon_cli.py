@@ -52,7 +52,7 @@ def test_check_config_accepts_a_good_config(tmp_path: Path, bundle: Path) -> Non
     [
         ("[mqtt]\nprot = 1883\n", "mqtt.prot: unknown key"),
         ("[mqtt]\nport = 'x'\n", "mqtt.port: expected int"),
-        ("[tracker]\nvote_window = 1.5\n", "tracker.vote_window: expected int"),
+        ("[tracker]\nidentity_window = 1.5\n", "tracker.identity_window: expected int"),
     ],
 )
 def test_check_config_rejects_bad_keys_in_one_line(

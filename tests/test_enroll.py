@@ -18,7 +18,7 @@ from edge.classify import Classifier
 from edge.colour import describe, descriptor_size
 from edge.embed import Embedder
 from edge.identify import Identifier
-from train.openset import calibrate_threshold
+from train.openset import calibrate
 from train.svm import export_classifier, fit_classifier, save_classifier
 
 HEIGHT, WIDTH = 32, 20
@@ -81,6 +81,7 @@ def bundle(request, tmp_path_factory) -> Path:
     save_classifier(
         root / "c.npz", export_classifier(fit_classifier(gallery, labels), gallery, labels)
     )
+    thresholds = calibrate(gallery, labels)
     contents = BundleContents(
         int8_model=models.int8,
         float_model=models.float32,
@@ -90,7 +91,9 @@ def bundle(request, tmp_path_factory) -> Path:
         embedding_size=128,
         colour_weight=colour_weight,
         identities={i: f"Swimmer {i}" for i in ("1", "2", "3")},
-        unknown_threshold=calibrate_threshold(gallery, labels),
+        unknown_threshold=thresholds.crop,
+        track_threshold=thresholds.track,
+        calibration=thresholds.calibration,
         source_run="runs/test",
         metrics={"cosine": 0.99},
     )
@@ -126,6 +129,8 @@ def test_enroll_adds_a_swimmer_and_leaves_the_input_alone(bundle, tmp_path, caps
     assert clf.gallery.shape[1] == descriptor_size(128, new.colour_weight)
     old = json.loads((bundle / "manifest.json").read_text())
     assert new.unknown_threshold <= old["unknown_threshold"]
+    assert new.track_threshold <= old["track_threshold"]
+    assert new.calibration["enrolled"] == ["4"]
     crops = [_crop("4", f) for f in range(10)]
     assert [p.swimmer_id for p in Identifier.from_bundle(new).identify(crops)] == ["4"] * 10
     before_enroll = Identifier.from_bundle(load_bundle(bundle)).identify(crops)

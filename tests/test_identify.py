@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import cv2
 import pytest
@@ -34,8 +35,13 @@ def test_identifier_names_each_swimmer(bundle):
     assert identifier.identify([]) == []
 
 
-def test_threshold_override_makes_everyone_unknown(bundle):
-    identifier = Identifier.from_bundle(load_bundle(bundle), unknown_threshold=1.01)
+def test_the_bundle_threshold_decides_unknown(bundle):
+    loaded = load_bundle(bundle)
+    identifier = Identifier.from_bundle(loaded)
+    assert identifier.classifier.unknown_threshold == loaded.unknown_threshold
+    identifier = Identifier(
+        identifier.embedder, replace(identifier.classifier, unknown_threshold=1.01)
+    )
     predictions = identifier.identify([crop("2", 7)])
     assert predictions[0].swimmer_id is None and predictions[0].candidate == "2"
 

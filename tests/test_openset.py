@@ -1,4 +1,5 @@
-"""train.openset: the threshold keeps ~98 % of unseen known frames and rejects strangers."""
+"""train.openset: the thresholds keep ~98 % of unseen known frames (and tracks) and reject
+strangers."""
 
 from __future__ import annotations
 
@@ -10,9 +11,13 @@ from train.openset import (
     GENUINE_QUANTILE,
     IMPOSTOR_QUANTILE,
     SCORE_NEIGHBOURS,
+    TRACK_LENGTH,
+    TRACK_QUANTILE,
+    Thresholds,
     best_other_similarity,
-    calibrate_threshold,
-    enrollment_threshold,
+    calibrate,
+    enrollment_thresholds,
+    holdout_scores,
     identity_similarity,
     impostor_scores,
     tail_scores,
@@ -38,17 +43,36 @@ def test_holdout_threshold_keeps_98_percent_of_known_frames_and_rejects_stranger
     known, stranger = y != "7", y == "7"
     first = np.tile(np.arange(120) < 60, 8)
     gallery, labels = x[known & first], list(y[known & first])
-    holdout = x[known & ~first]
-    threshold = calibrate_threshold(gallery, labels, holdout)
+    holdout, holdout_labels = x[known & ~first], list(y[known & ~first])
+    thresholds = calibrate(gallery, labels, holdout, holdout_labels)
+    threshold = thresholds.crop
     assert -1.0 <= threshold <= 1.0
     genuine = best_other_similarity(holdout, gallery, np.asarray(labels))
     assert np.mean(genuine < threshold) == pytest.approx(GENUINE_QUANTILE, abs=0.01)
     # With labels, held-out frames of swimmers outside the gallery are left out.
     mixed = np.concatenate([holdout, x[stranger]])
-    mixed_labels = list(y[known & ~first]) + list(y[stranger])
-    assert calibrate_threshold(gallery, labels, mixed, mixed_labels) == pytest.approx(threshold)
+    mixed_labels = holdout_labels + list(y[stranger])
+    assert calibrate(gallery, labels, mixed, mixed_labels) == thresholds
     strangers = best_other_similarity(x[stranger], gallery, np.asarray(labels))
     assert (strangers < threshold).mean() >= 0.9
+    assert thresholds.calibration["crops"] == len(holdout)
+
+
+def test_track_threshold_is_the_quantile_of_held_out_runs_means():
+    x, y = _clusters(4, per_id=80, spread=0.6)
+    first = np.tile(np.arange(80) < 40, 4)
+    gallery, labels = x[first], list(y[first])
+    thresholds = calibrate(gallery, labels, x[~first], list(y[~first]))
+    # 40 held-out rows per identity: 40 - 15 + 1 runs each, each scored by its mean.
+    runs = holdout_scores(gallery, labels, x[~first], list(y[~first]), TRACK_LENGTH)
+    assert len(runs) == 4 * (40 - TRACK_LENGTH + 1) == thresholds.calibration["tracks"]
+    assert thresholds.track == pytest.approx(np.quantile(runs, TRACK_QUANTILE))
+    first_run = x[~first][:TRACK_LENGTH].mean(axis=0)
+    first_run /= np.linalg.norm(first_run)
+    expected = best_other_similarity(first_run[None], gallery, np.asarray(labels))[0]
+    assert runs[0] == pytest.approx(expected, abs=1e-5)
+    # A mean of noisy crops sits nearer its identity than the crops do.
+    assert thresholds.track > thresholds.crop
 
 
 def test_without_holdout_the_threshold_is_the_lax_midpoint():
@@ -56,14 +80,22 @@ def test_without_holdout_the_threshold_is_the_lax_midpoint():
     genuine = np.quantile(tail_scores(x, list(y)), GENUINE_QUANTILE)
     impostor = np.quantile(impostor_scores(x, list(y)), IMPOSTOR_QUANTILE)
     assert impostor < genuine
-    assert calibrate_threshold(x, list(y)) == pytest.approx((genuine + impostor) / 2)
+    fallback = calibrate(x, list(y))
+    assert fallback.crop == fallback.track == pytest.approx((genuine + impostor) / 2)
+    assert fallback.calibration["method"].startswith("fallback")
 
 
-def test_enrollment_lowers_the_threshold_only_as_far_as_needed():
-    x, y = _clusters(3, spread=0.6)
-    need = float(np.quantile(tail_scores(x, list(y), ["2"]), GENUINE_QUANTILE))
-    assert enrollment_threshold(need + 0.1, x, list(y), ["2"]) == pytest.approx(need)
-    assert enrollment_threshold(need - 0.1, x, list(y), ["2"]) == pytest.approx(need - 0.1)
+def test_enrollment_lowers_the_thresholds_only_as_far_as_needed():
+    x, y = _clusters(3, per_id=100, spread=0.6)
+    crop = float(np.quantile(tail_scores(x, list(y), ["2"]), GENUINE_QUANTILE))
+    track = float(np.quantile(tail_scores(x, list(y), ["2"], TRACK_LENGTH), TRACK_QUANTILE))
+    high = Thresholds(crop + 0.1, track + 0.1, {})
+    assert enrollment_thresholds(high, x, list(y), ["2"]) == Thresholds(
+        pytest.approx(crop), pytest.approx(track), {"enrolled": ["2"]}
+    )
+    low = Thresholds(crop - 0.1, track - 0.1, {})
+    lowered = enrollment_thresholds(low, x, list(y), ["2"])
+    assert (lowered.crop, lowered.track) == (crop - 0.1, track - 0.1)
 
 
 def test_tail_scores_score_later_rows_against_earlier_ones_and_the_others():
@@ -86,4 +118,4 @@ def test_identity_similarity_is_mean_of_nearest_cosines():
 def test_one_identity_cannot_be_calibrated():
     x, _ = _clusters(1)
     with pytest.raises(TrainError, match="two identities"):
-        calibrate_threshold(x, ["a"] * len(x))
+        calibrate(x, ["a"] * len(x))

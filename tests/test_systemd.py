@@ -282,6 +282,8 @@ def bundles(tmp_path_factory) -> dict[str, Path]:
             colour_weight=0.0,
             identities={"1": "Swimmer 1"},
             unknown_threshold=threshold,
+            track_threshold=threshold,
+            calibration={"method": "test"},
             source_run=f"runs/{name}",
         )
         made[name] = writer.archive_path(writer.write_bundle(contents, root / name))

@@ -1,147 +1,170 @@
-"""Tracker: stable ids, voted identities, new/update/end events, lanes respected."""
+"""Tracker: stable ids, tracks named from their mean descriptors, new/update/end events, lanes
+respected."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from edge.config import TrackerConfig
+from edge.identity import name_tracks
 from edge.track import TrackChange, Tracker
-from edge.types import Box, Detection, Prediction
+from edge.types import Box, Detection
 
-CFG = TrackerConfig(max_missed=3, min_iou=0.1, vote_window=5, settle_votes=3)
+CFG = TrackerConfig(max_missed=3, min_iou=0.1, identity_window=5, settle_crops=3)
+SWIMMERS = ("A", "B", "C", "D")
+THRESHOLD = 0.6
+STRANGER = np.full(len(SWIMMERS), 0.5)  # equally like everyone, below the threshold
 
 
-def said(swimmer: str | None, score: float = 0.9) -> Prediction:
-    return Prediction(swimmer_id=swimmer, candidate=swimmer or "x", score=score)
+def looks(who: str | np.ndarray) -> np.ndarray:
+    """A crop's descriptor: one enrolled swimmer's axis, or a given vector."""
+    if isinstance(who, str):
+        return np.eye(len(SWIMMERS))[SWIMMERS.index(who)]
+    return np.asarray(who, float) / np.linalg.norm(who)
+
+
+def namer(means: np.ndarray, holding: list[str | None]):
+    """The device's naming (edge/identity.py) against a gallery of one row per swimmer."""
+    return name_tracks(means @ np.eye(len(SWIMMERS)), SWIMMERS, THRESHOLD, holding)
 
 
 def at(x: int, y: int) -> Detection:
     return Detection(Box(x, y, 40, 100))
 
 
-def run(tracker: Tracker, frames: list[list[tuple[Detection, Prediction]]], start: int = 0):
-    """Feed frames; return (frame index, change) for every change."""
+def tracker(cfg: TrackerConfig = CFG, lane_width: float = 0.0) -> Tracker:
+    return Tracker(cfg, namer, lane_width)
+
+
+def new_tracks(changes: list[tuple[int, TrackChange]]) -> list[int]:
+    return [c.track_id for _, c in changes if c.type == "new"]
+
+
+def run(tracker: Tracker, frames: list[list[tuple[Detection, str | np.ndarray]]], start=0):
+    """Feed frames of (detection, who it looks like); return (frame index, change) pairs."""
     out = []
     for index, frame in enumerate(frames, start):
-        changes = tracker.update(index, index / 25, [d for d, _ in frame], [p for _, p in frame])
-        out += [(index, c) for c in changes]
+        descriptors = np.array([looks(w) for _, w in frame]).reshape(len(frame), len(SWIMMERS))
+        out += [(index, c) for c in tracker.update(index, [d for d, _ in frame], descriptors)]
     return out
 
 
 def test_two_swimmers_keep_their_ids_and_end_when_gone() -> None:
-    tracker = Tracker(CFG)
-    frames = [
-        [(at(60, 100 + 8 * i), said("1")), (at(380, 500 - 8 * i), said("2"))] for i in range(20)
-    ]
-    changes = run(tracker, frames) + run(tracker, [[]] * 5, start=20)
+    t = tracker()
+    frames = [[(at(60, 100 + 8 * i), "A"), (at(380, 500 - 8 * i), "B")] for i in range(20)]
+    changes = run(t, frames) + run(t, [[]] * 5, start=20)
     assert [(i, c.type, c.track_id, c.swimmer_id) for i, c in changes] == [
-        (2, "new", 1, "1"),
-        (2, "new", 2, "2"),
-        (23, "end", 1, "1"),  # unseen in 20, 21, 22 (max_missed 3): ended in 23
-        (23, "end", 2, "2"),
+        (2, "new", 1, "A"),
+        (2, "new", 2, "B"),
+        (23, "end", 1, "A"),  # unseen in 20, 21, 22 (max_missed 3): ended in 23
+        (23, "end", 2, "B"),
     ]
     assert changes[2][1].box == Box(60, 100 + 8 * 19, 40, 100)  # last seen place
-    assert changes[0][1].score == pytest.approx(0.9)
+    assert changes[0][1].score == pytest.approx(1.0)
 
 
-def test_identity_changes_only_when_a_rival_outvotes_it() -> None:
-    tracker = Tracker(CFG)
-    votes = ["A"] * 5 + ["B"] + ["A"] * 2 + ["B"] * 3 + ["B"] * 2
-    frames = [[(at(200, 100 + 5 * i), said(v))] for i, v in enumerate(votes)]
-    changes = [(i, c.type, c.swimmer_id) for i, c in run(tracker, frames)]
-    # The lone B at frame 5 changes nothing; the window at frame 9 is B,A,A,B,B: B outvotes A.
+def test_one_odd_crop_changes_nothing_but_a_run_of_them_does() -> None:
+    t = tracker()
+    crops = ["A"] * 5 + ["B"] + ["A"] * 2 + ["B"] * 5
+    frames = [[(at(200, 100 + 5 * i), w)] for i, w in enumerate(crops)]
+    changes = [(i, c.type, c.swimmer_id) for i, c in run(t, frames)]
+    # The lone B at frame 5 changes nothing; the window at frame 9 is B,A,A,B,B: its mean is
+    # nearer B, by more than the holding margin.
     assert changes == [(2, "new", "A"), (9, "update", "B")]
-    assert {c.track_id for c in tracker.finish()} == {1}
 
 
-def test_a_tie_keeps_the_announced_identity() -> None:
-    tracker = Tracker(TrackerConfig(vote_window=4, settle_votes=2))
-    votes = ["A", "A", "B", "B"]  # window A,A,B,B: a tie, no update
-    frames = [[(at(200, 100 + 5 * i), said(v))] for i, v in enumerate(votes)]
-    assert [c.type for _, c in run(tracker, frames)] == ["new"]
+def test_two_tracks_claiming_one_swimmer_get_it_once() -> None:
+    """A stranger who looks like A (in another lane) while A swims: A's own track, which looks
+    more like A, keeps A; the stranger is unknown, though alone it would pass as A."""
+    t = tracker()
+    like_a = looks([0.8, 0.2, 0.0, 0.0])  # cosine 0.97 with A
+    frames = [[(at(60, 100 + 5 * i), "A"), (at(700, 100 + 5 * i), like_a)] for i in range(6)]
+    changes = [(c.type, c.track_id, c.swimmer_id) for _, c in run(t, frames)]
+    assert changes == [("new", 1, "A"), ("new", 2, None)]
+    alone = tracker()
+    assert [c.swimmer_id for _, c in run(alone, [f[1:] for f in frames])] == ["A"]
 
 
-def test_a_stranger_is_unknown_until_a_known_swimmer_outvotes_it() -> None:
-    tracker = Tracker(CFG)
-    votes = [None] * 3 + ["7"] * 4
-    frames = [
-        [(at(200, 100 + 5 * i), said(v, 0.4 if v is None else 0.8))] for i, v in enumerate(votes)
+def test_a_swimmer_who_leaves_and_comes_back_is_named_again() -> None:
+    t = tracker()
+    out = run(t, [[(at(60, 100 + 5 * i), "C")] for i in range(4)])
+    out += run(t, [[]] * 4, start=4)  # gone: the track ends, C is free again
+    out += run(t, [[(at(60, 600 - 5 * i), "C")] for i in range(4)], start=8)
+    assert [(c.type, c.track_id, c.swimmer_id) for _, c in out] == [
+        ("new", 1, "C"),
+        ("end", 1, "C"),
+        ("new", 2, "C"),
     ]
-    changes = [(c.type, c.swimmer_id, c.score) for _, c in run(tracker, frames)]
-    assert changes == [("new", None, pytest.approx(0.4)), ("update", "7", pytest.approx(0.8))]
 
 
-def test_a_known_swimmers_weak_crops_do_not_make_the_track_unknown() -> None:
-    tracker = Tracker(CFG)  # window 5: unknown needs 3 of 5 votes
-    votes = ["4", "4", "4", None, None, "5", "6", None]
-    frames = [[(at(200, 100 + 5 * i), said(v))] for i, v in enumerate(votes)]
-    changes = [(i, c.type, c.swimmer_id) for i, c in run(tracker, frames)]
-    # Frame 6 (4,N,N,5,6): unknown is the most common vote but not a majority, so "4" stays;
-    # frame 7 (N,N,5,6,N): unknown has 3 of 5.
-    assert changes == [(2, "new", "4"), (7, "update", None)]
+def test_a_stranger_alone_is_unknown_and_scored_by_its_best_match() -> None:
+    t = tracker()
+    changes = run(t, [[(at(200, 100 + 5 * i), STRANGER)] for i in range(5)])
+    assert [(c.type, c.swimmer_id) for _, c in changes] == [("new", None)]
+    assert changes[0][1].score == pytest.approx(0.5)
 
 
 def test_a_one_frame_splash_never_becomes_a_track() -> None:
-    tracker = Tracker(CFG)
-    frames = [[(at(600, 300), said("3"))]] + [[]] * 10
-    assert run(tracker, frames) == []
-    assert tracker.finish() == []
+    t = tracker()
+    assert run(t, [[(at(600, 300), "C")]] + [[]] * 10) == []
+    assert t.finish() == []
 
 
 def test_finish_ends_announced_tracks_only() -> None:
-    tracker = Tracker(CFG)
-    run(tracker, [[(at(60, 100 + 5 * i), said("1"))] for i in range(3)])
-    run(tracker, [[(at(60, 115), said("1")), (at(700, 400), said("2"))]], start=3)
-    assert [(c.type, c.track_id, c.swimmer_id) for c in tracker.finish()] == [("end", 1, "1")]
-    assert tracker.finish() == []
+    t = tracker()
+    run(t, [[(at(60, 100 + 5 * i), "A")] for i in range(3)])
+    run(t, [[(at(60, 115), "A"), (at(700, 400), "B")]], start=3)
+    assert [(c.type, c.track_id, c.swimmer_id) for c in t.finish()] == [("end", 1, "A")]
+    assert t.finish() == []
 
 
 def test_a_track_does_not_jump_lanes() -> None:
-    sideways = [[(at(135, 300), said("1"))], [(at(145, 305), said("1"))]]  # centres 155, 165
-    in_lanes = Tracker(TrackerConfig(settle_votes=1), lane_width=160)
-    assert [c.type for _, c in run(in_lanes, sideways)] == ["new", "new"]
-    anywhere = Tracker(TrackerConfig(settle_votes=1))
-    assert [c.type for _, c in run(anywhere, sideways)] == ["new"]
+    sideways = [[(at(135, 300), "A")], [(at(145, 305), "A")]]  # centres 155, 165
+    in_lanes = tracker(TrackerConfig(settle_crops=1), lane_width=160)
+    assert new_tracks(run(in_lanes, sideways)) == [1, 2]
+    anywhere = tracker(TrackerConfig(settle_crops=1))
+    assert new_tracks(run(anywhere, sideways)) == [1]
 
 
 def test_swimmers_passing_in_neighbour_lanes_keep_their_ids() -> None:
-    tracker = Tracker(CFG, lane_width=160)
-    frames = [
-        [(at(110, 100 + 20 * i), said("a")), (at(170, 500 - 20 * i), said("b"))] for i in range(21)
+    t = tracker(CFG, lane_width=160)
+    frames = [[(at(110, 100 + 20 * i), "A"), (at(170, 500 - 20 * i), "B")] for i in range(21)]
+    assert [(c.type, c.track_id, c.swimmer_id) for _, c in run(t, frames)] == [
+        ("new", 1, "A"),
+        ("new", 2, "B"),
     ]
-    changes = run(tracker, frames)
-    assert [(c.type, c.track_id, c.swimmer_id) for _, c in changes] == [
-        ("new", 1, "a"),
-        ("new", 2, "b"),
-    ]
-    ends = {c.track_id: c.box.y for c in tracker.finish()}
-    assert ends == {1: 500, 2: 100}
+    assert {c.track_id: c.box.y for c in t.finish()} == {1: 500, 2: 100}
 
 
 def test_a_fast_swimmer_is_followed_by_its_centroid() -> None:
-    tracker = Tracker(CFG)
-    frames = [[(at(300, 50 + 90 * i), said("5"))] for i in range(6)]  # IoU with last box < 0.1
-    assert [c.type for _, c in run(tracker, frames)] == ["new"]
+    t = tracker()
+    frames = [[(at(300, 50 + 90 * i), "D")] for i in range(6)]  # IoU with last box < 0.1
+    assert [c.type for _, c in run(t, frames)] == ["new"]
 
 
 def test_skipped_frames_count_as_missed() -> None:
-    tracker = Tracker(CFG)
-    run(tracker, [[(at(60, 100), said("1"))]] * 3)
-    assert tracker.update(5, 0.2, [], []) == []  # unseen 3 frames: still alive
-    (end,) = tracker.update(6, 0.24, [], [])
+    t = tracker()
+    run(t, [[(at(60, 100), "A")]] * 3)
+    empty = np.zeros((0, len(SWIMMERS)))
+    assert t.update(5, [], empty) == []  # unseen 3 frames: still alive
+    (end,) = t.update(6, [], empty)
     assert isinstance(end, TrackChange) and end.type == "end"
 
 
-def test_predictions_must_match_detections() -> None:
-    with pytest.raises(ValueError, match="2 detections but 1 predictions"):
-        Tracker(CFG).update(0, 0.0, [at(0, 0), at(300, 0)], [said("1")])
-    with pytest.raises(ValueError, match="settle_votes"):
-        Tracker(TrackerConfig(vote_window=2, settle_votes=3))
+def test_descriptors_must_match_detections_and_the_window_the_settling() -> None:
+    with pytest.raises(ValueError, match="2 detections but 1 descriptors"):
+        tracker().update(0, [at(0, 0), at(300, 0)], looks("A")[None])
+    with pytest.raises(ValueError, match="settle_crops"):
+        tracker(TrackerConfig(identity_window=2, settle_crops=3))
 
 
 def test_with_lanes_known_a_sideways_jump_inside_the_lane_continues_the_track() -> None:
-    jumpy = [[(at(170, 300), said("1"))], [(at(260, 320), said("1"))]]  # both in lane 1
-    in_lanes = Tracker(TrackerConfig(settle_votes=1), lane_width=160)
-    assert [c.type for _, c in run(in_lanes, jumpy)] == ["new"]
-    anywhere = Tracker(TrackerConfig(settle_votes=1))  # 90 px sideways: more than a box width
-    assert [c.type for _, c in run(anywhere, jumpy)] == ["new", "new"]
+    jumpy = [[(at(170, 300), "A")], [(at(260, 320), "A")]]  # both in lane 1
+    in_lanes = tracker(TrackerConfig(settle_crops=1), lane_width=160)
+    assert new_tracks(run(in_lanes, jumpy)) == [1]
+    anywhere = tracker(TrackerConfig(settle_crops=1))  # 90 px sideways: more than a box width
+    changes = run(anywhere, jumpy)
+    assert new_tracks(changes) == [1, 2]
+    # The new track looks as much like A as the old one, which still holds A until it ends.
+    assert [(c.track_id, c.swimmer_id) for _, c in changes] == [(1, "A"), (2, None)]

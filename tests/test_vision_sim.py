@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from edge.config import DetectorConfig, SourceConfig, TrackerConfig
 from edge.detect import make_detector
+from edge.identity import name_tracks
 from edge.sources import open_source
 from edge.track import Tracker
-from edge.types import Box, Detection, Prediction
+from edge.types import Box, Detection
 
 poolsim = pytest.importorskip("train.poolsim", reason="train/poolsim.py (the simulator) absent")
 synth = pytest.importorskip("train.synth")
@@ -34,22 +36,30 @@ def pool_video(tmp_path_factory) -> tuple[Path, dict]:
     return video, json.loads((root / "truth.json").read_text())
 
 
-def oracle(detections: list[Detection], truth: list[dict]) -> list[Prediction]:
-    """What a perfect classifier would say: the identity of the best-overlapping true box."""
-    predictions = []
-    for detection in detections:
+IDS = tuple(str(i) for i in range(1, SWIMMERS + 1))
+
+
+def oracle(detections: list[Detection], truth: list[dict]) -> np.ndarray:
+    """What a perfect describer would give: the axis of the best-overlapping true box's
+    identity (all zeros where no true box overlaps)."""
+    descriptors = np.zeros((len(detections), len(IDS)))
+    for row, detection in zip(descriptors, detections, strict=True):
         scored = [(detection.box.iou(Box(*t["box"])), t["identity"]) for t in truth]
         iou, identity = max(scored, default=(0.0, None))
-        swimmer = identity if iou > 0 else None
-        predictions.append(Prediction(swimmer, swimmer or "?", 1.0))
-    return predictions
+        if iou > 0:
+            row[IDS.index(identity)] = 1.0
+    return descriptors
+
+
+def namer(means: np.ndarray, holding: list[str | None]):
+    return name_tracks(means, IDS, 0.5, holding)  # the gallery: one axis per swimmer
 
 
 def test_detector_and_tracker_follow_every_simulated_swimmer(pool_video) -> None:
     video, truth = pool_video
     source = open_source(SourceConfig(kind="video", uri=str(video)))
     detector = make_detector(DetectorConfig(lanes=LANES))
-    tracker = Tracker(TrackerConfig(), lane_width=truth["width"] / LANES)
+    tracker = Tracker(TrackerConfig(), namer, lane_width=truth["width"] / LANES)
     hits, total, changes = 0, 0, []
     while (frame := source.read(1.0)) is not None:
         expected = truth["frames"][frame.index]["swimmers"]
@@ -58,7 +68,7 @@ def test_detector_and_tracker_follow_every_simulated_swimmer(pool_video) -> None
             box = Box(*entry["box"])
             total += 1
             hits += any(box.iou(d.box) >= 0.5 for d in detections)
-        changes += tracker.update(frame.index, frame.ts, detections, oracle(detections, expected))
+        changes += tracker.update(frame.index, detections, oracle(detections, expected))
     source.close()
     changes += tracker.finish()
 

@@ -84,6 +84,8 @@ def write_run(root: Path, data: Path, model=None) -> Path:
         "embedding_size": 128,
         "identities": list(IDENTITIES),
         "unknown_threshold": -1.0,
+        "track_threshold": -1.0,
+        "calibration": {"method": "none: the tiny model names everyone"},
         "data": str(data),
         "split": "time",
         "seed": 0,
@@ -114,6 +116,8 @@ def build_bundle(tmp: Path) -> tuple[Path, Path]:
         colour_weight=0.0,
         identities={i: f"Swimmer {i}" for i in IDENTITIES},
         unknown_threshold=-1.0,
+        track_threshold=-1.0,
+        calibration={"method": "none: the tiny model names everyone"},
         source_run=str(run),
     )
     return data, write_bundle(contents, tmp / "bundle")

@@ -41,9 +41,11 @@ Enrollment scores the new swimmers' later crops against their earlier ones and e
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import numpy as np
 
+from train.drift import TRACK_LENGTH, track_means, windows
 from train.errors import TrainError
 
 log = logging.getLogger(__name__)
@@ -52,6 +54,7 @@ SCORE_NEIGHBOURS = 1
 HOLDOUT_FRACTION = 0.2  # without a holdout: each identity's last 20 % of gallery rows...
 GAP_ROWS = 10  # ...after a gap, like the time split's later frames
 GENUINE_QUANTILE = 0.02  # about 2 % of known swimmers' frames may be answered unknown
+TRACK_QUANTILE = 0.02  # and about as many of their tracks (chosen on bench/drift.py's far bin)
 IMPOSTOR_QUANTILE = 0.90  # fallback only: the 90th percentile of leave-one-out impostors
 
 
@@ -77,12 +80,16 @@ def best_other_similarity(
 
 
 def tail_scores(
-    gallery: np.ndarray, labels: list[str], identities: list[str] | None = None
+    gallery: np.ndarray,
+    labels: list[str],
+    identities: list[str] | None = None,
+    track_length: int = 1,
 ) -> np.ndarray:
     """Each identity's last `HOLDOUT_FRACTION` of rows (rows of one identity in time order, as
     train.data lists them) scored as the device will score them: against the best-matching
     identity of a gallery holding the other identities and this one's rows before a
-    `GAP_ROWS` gap. `identities` limits which identities are scored (default: all)."""
+    `GAP_ROWS` gap; with `track_length` > 1, every run of that many rows by its mean.
+    `identities` limits which identities are scored (default: all)."""
     x, y = _unit(gallery), np.asarray([str(label) for label in labels])
     scores = []
     for identity in np.unique(y) if identities is None else sorted(set(identities)):
@@ -91,7 +98,10 @@ def tail_scores(
         if len(rows) > n_test:
             keep = np.ones(len(y), dtype=bool)
             keep[rows[max(1, len(rows) - n_test - GAP_ROWS) :]] = False
-            scores.append(best_other_similarity(x[rows[-n_test:]], x[keep], y[keep]))
+            tail = x[rows[-n_test:]]
+            if track_length > 1:
+                tail = track_means(tail, windows(np.zeros(len(tail)), track_length))
+            scores.append(best_other_similarity(tail, x[keep], y[keep]))
     if not scores:
         raise TrainError("open-set calibration needs an identity with two or more embeddings")
     return np.concatenate(scores)
@@ -105,40 +115,84 @@ def impostor_scores(gallery: np.ndarray, labels: list[str]) -> np.ndarray:
     )
 
 
-def holdout_scores(gallery: np.ndarray, labels: list[str], holdout: np.ndarray) -> np.ndarray:
+def holdout_scores(
+    gallery: np.ndarray,
+    labels: list[str],
+    holdout: np.ndarray,
+    holdout_labels: list[str] | None = None,
+    track_length: int = 1,
+) -> np.ndarray:
     """Held-out frames of known swimmers scored as the device will score them: against the
-    best-matching identity (the SVM's candidate is nearly always that one)."""
+    best-matching identity (the SVM's candidate, or the track's assignment when the swimmer is
+    alone, is nearly always that one). With `track_length` > 1, the held-out rows (each
+    identity's in time order, `holdout_labels` saying whose) are cut into every run of that
+    many (train.drift.windows) and each run's mean descriptor is scored, as a track's is."""
     y = np.asarray([str(label) for label in labels])
-    return best_other_similarity(holdout, _unit(gallery), y)
+    queries = _unit(holdout)
+    if track_length > 1:
+        if holdout_labels is None:
+            raise TrainError("track scores need the held-out frames' labels")
+        queries = track_means(queries, windows(np.asarray(holdout_labels, str), track_length))
+    return best_other_similarity(queries, _unit(gallery), y)
 
 
-def calibrate_threshold(
+@dataclass(frozen=True)
+class Thresholds:
+    """The bundle's two unknown-swimmer thresholds and how they were set (for the manifest)."""
+
+    crop: float
+    track: float
+    calibration: dict
+
+
+def calibrate(
     gallery: np.ndarray,
     labels: list[str],
     holdout: np.ndarray | None = None,
     holdout_labels: list[str] | None = None,
-) -> float:
-    """The unknown-swimmer threshold on `identity_similarity` (cosine, -1..1); see above.
+    track_length: int = TRACK_LENGTH,
+) -> Thresholds:
+    """The crop and track thresholds on `identity_similarity` (cosine, -1..1); see above.
     `holdout_labels`, when given, drop held-out frames of identities not in the gallery (they
-    would be unknown swimmers, not known ones)."""
-    if len(set(map(str, labels))) < 2:
+    would be unknown swimmers, not known ones) and let tracks be scored."""
+    known = sorted(set(map(str, labels)))
+    if len(known) < 2:
         raise TrainError("open-set calibration needs at least two identities")
     if holdout is not None and holdout_labels is not None:
-        holdout = np.asarray(holdout)[
-            np.isin(np.asarray(holdout_labels, str), list(map(str, labels)))
-        ]
+        keep = np.isin(np.asarray(holdout_labels, str), known)
+        holdout, holdout_labels = np.asarray(holdout)[keep], list(np.asarray(holdout_labels)[keep])
     if holdout is None or not len(holdout):
-        return _fallback_threshold(gallery, labels)
-    genuine = holdout_scores(gallery, labels, holdout)
-    threshold = float(np.quantile(genuine, GENUINE_QUANTILE))
-    log.info(
-        "open-set threshold %.4f: q%.2f of %d held-out genuine scores (median %.4f)",
-        threshold,
-        GENUINE_QUANTILE,
-        len(genuine),
-        float(np.median(genuine)),
+        crop = _fallback_threshold(gallery, labels)
+        return Thresholds(crop, crop, {"method": "fallback: no held-out frames", "quantile": None})
+    crops = holdout_scores(gallery, labels, holdout)
+    length = track_length if holdout_labels is not None else 1
+    tracks = holdout_scores(gallery, labels, holdout, holdout_labels, length)
+    thresholds = Thresholds(
+        crop=float(np.quantile(crops, GENUINE_QUANTILE)),
+        track=float(np.quantile(tracks, TRACK_QUANTILE)),
+        calibration={
+            "method": "quantiles of held-out known swimmers' scores",
+            "frames": "the latest frames of each swimmer, never trained on",
+            "crop_quantile": GENUINE_QUANTILE,
+            "track_quantile": TRACK_QUANTILE,
+            "track_length": length,
+            "crops": len(crops),
+            "tracks": len(tracks),
+            "crop_median": round(float(np.median(crops)), 4),
+            "track_median": round(float(np.median(tracks)), 4),
+        },
     )
-    return threshold
+    log.info(
+        "open-set thresholds: crop %.4f (q%.2f of %d), track %.4f (q%.3f of %d runs of %d)",
+        thresholds.crop,
+        GENUINE_QUANTILE,
+        len(crops),
+        thresholds.track,
+        TRACK_QUANTILE,
+        len(tracks),
+        length,
+    )
+    return thresholds
 
 
 def _fallback_threshold(gallery: np.ndarray, labels: list[str]) -> float:
@@ -150,7 +204,7 @@ def _fallback_threshold(gallery: np.ndarray, labels: list[str]) -> float:
     threshold = (genuine + impostor) / 2.0
     log.warning(
         "open-set threshold %.4f from trained-on frames only (genuine %.4f, impostor %.4f): "
-        "pass held-out frames to calibrate_threshold for a real one",
+        "pass held-out frames to calibrate for a real one",
         threshold,
         genuine,
         impostor,
@@ -158,17 +212,22 @@ def _fallback_threshold(gallery: np.ndarray, labels: list[str]) -> float:
     return threshold
 
 
-def enrollment_threshold(
-    threshold: float, gallery: np.ndarray, labels: list[str], enrolled: list[str]
-) -> float:
-    """A bundle's threshold after enrolling the `enrolled` identities (swimmers the CNN never
-    trained on) into `gallery`: lowered, if need be, to the `GENUINE_QUANTILE` of their later
-    crops' scores against the rest (`tail_scores`)."""
-    new = float(np.quantile(tail_scores(gallery, labels, enrolled), GENUINE_QUANTILE))
+def enrollment_thresholds(
+    thresholds: Thresholds, gallery: np.ndarray, labels: list[str], enrolled: list[str]
+) -> Thresholds:
+    """A bundle's thresholds after enrolling the `enrolled` identities (swimmers the CNN never
+    trained on) into `gallery`: each lowered, if need be, to its quantile of their later crops'
+    (or runs of crops') scores against the rest (`tail_scores`)."""
+    crop = float(np.quantile(tail_scores(gallery, labels, enrolled), GENUINE_QUANTILE))
+    track = float(np.quantile(tail_scores(gallery, labels, enrolled, TRACK_LENGTH), TRACK_QUANTILE))
     log.info(
-        "enrolled swimmers' genuine q%.2f %.4f, threshold was %.4f",
+        "enrolled swimmers' crop q%.2f %.4f and track q%.3f %.4f; thresholds were %.4f, %.4f",
         GENUINE_QUANTILE,
-        new,
-        threshold,
+        crop,
+        TRACK_QUANTILE,
+        track,
+        thresholds.crop,
+        thresholds.track,
     )
-    return min(float(threshold), new)
+    calibration = dict(thresholds.calibration, enrolled=sorted(enrolled))
+    return Thresholds(min(thresholds.crop, crop), min(thresholds.track, track), calibration)

@@ -16,12 +16,12 @@ from pathlib import Path
 import numpy as np
 
 from train.data import Split, list_samples, load_images, random_split, time_split
-from train.descriptor import DEFAULT_COLOUR_WEIGHT, describe
+from train.descriptor import DEFAULT_COLOUR_WEIGHT, describe, flatten_water
 from train.errors import DataError
 from train.evaluate import classification_report, retrieval_metrics
 from train.fit import Recipe, embed, train_embedder
 from train.model import EMBEDDING_SIZE
-from train.openset import calibrate_threshold
+from train.openset import Thresholds, calibrate
 from train.plots import plot_confusion, plot_curves, plot_tsne
 from train.svm import export_classifier, fit_classifier, save_classifier
 
@@ -46,10 +46,12 @@ def make_split(data: Path, split: str, seed: int) -> Split:
 def load_split(
     data: Path, split: str, recipe: Recipe
 ) -> tuple[np.ndarray, list[str], np.ndarray, list[str], list[str]]:
-    """(x_train, y_train, x_test, y_test, skipped paths) at the recipe's input size."""
+    """(x_train, y_train, x_test, y_test, skipped paths): crops at the recipe's input size, cut
+    down to their swimmers as the model sees them (train.descriptor.flatten_water)."""
     chosen = make_split(data, split, recipe.seed)
     x_train, kept_train, skipped_train = load_images(chosen.train, recipe.height, recipe.width)
     x_test, kept_test, skipped_test = load_images(chosen.test, recipe.height, recipe.width)
+    x_train, x_test = flatten_water(x_train), flatten_water(x_test)
     skipped = [str(p) for p in skipped_train + skipped_test]
     y_train, y_test = [s.identity for s in kept_train], [s.identity for s in kept_test]
     log.info(
@@ -80,8 +82,9 @@ def train_run(
     gallery = describe(embed(model, x_train), x_train, colour_weight)
     queries = describe(embed(model, x_test), x_test, colour_weight)
     svc = fit_classifier(gallery, y_train, kernel=kernel, C=C)
-    # Genuine open-set scores must come from frames the CNN never trained on: the test split's.
-    threshold = calibrate_threshold(gallery, y_train, queries, y_test)
+    # Genuine open-set scores must come from frames the CNN never trained on, as far from its
+    # training frames as the data goes: the time split's later frames.
+    thresholds = calibrate(gallery, y_train, queries, y_test)
     predicted = [str(p) for p in svc.predict(queries)] if len(queries) else []
 
     metrics = {
@@ -99,7 +102,7 @@ def train_run(
     model.save(out / "embedder.keras")
     save_classifier(out / "classifier.npz", export_classifier(svc, gallery, y_train))
     classifier = {"kernel": kernel, "C": C}
-    info = _run_info(data, recipe, split, identities, threshold, classifier, colour_weight)
+    info = _run_info(data, recipe, split, identities, thresholds, classifier, colour_weight)
     _write_json(out / "run.json", info)
     _write_json(out / "metrics.json", metrics)
     _write_plots(out, metrics, history, queries, y_test, identities, recipe.seed)
@@ -109,7 +112,9 @@ def train_run(
     )
 
 
-def _run_info(data, recipe, split, identities, threshold, classifier, colour_weight) -> dict:
+def _run_info(
+    data, recipe, split, identities, thresholds: Thresholds, classifier, colour_weight
+) -> dict:
     return {
         "input": {
             "height": recipe.height,
@@ -120,7 +125,9 @@ def _run_info(data, recipe, split, identities, threshold, classifier, colour_wei
         "embedding_size": EMBEDDING_SIZE,
         "colour_weight": colour_weight,
         "identities": identities,
-        "unknown_threshold": float(threshold),
+        "unknown_threshold": thresholds.crop,
+        "track_threshold": thresholds.track,
+        "calibration": thresholds.calibration,
         "data": str(data),
         "split": split,
         "seed": recipe.seed,
