@@ -68,6 +68,7 @@ def write_report(out: Path, events: list[dict], score: TrackScore, check: dict) 
     metrics = json.loads((out / "run" / "metrics.json").read_text())
     annotated = annotate_frames(out / "pool.avi", events, truth, out)
     check_md = out / "bundle-check.md"
+    strangers = ", ".join(sorted(score.strangers)) or "none"
     lines = [
         "# Swimmer re-identification demo",
         "",
@@ -88,7 +89,8 @@ def write_report(out: Path, events: list[dict], score: TrackScore, check: dict) 
         "## The daemon on a simulated pool",
         "",
         f"- {len(events)} events, {len(score.announced)} tracks for {len(score.swimmers)} "
-        f"swimmers, {score.right} tracks with the right swimmer ({score.accuracy:.0%})",
+        f"swimmers, {score.right} tracks with the right answer ({score.accuracy:.0%}); "
+        f"not in the bundle, so rightly answered unknown: {strangers}",
         "- green: where the swimmers really are (simulator truth); red: the track and swimmer ID "
         "the daemon last announced in that lane",
         "",

@@ -2,7 +2,8 @@
 
 A track's identity is the last one it announced (`new`/`update`); who really swam there is the
 truth swimmer in the lane of the track's announced boxes (one swimmer per lane in the
-simulation), by majority over those events.
+simulation), by majority over those events. The right answer for a swimmer the bundle does not
+know is "unknown" (None).
 """
 
 from __future__ import annotations
@@ -16,18 +17,29 @@ class TrackScore:
     announced: dict[int, str | None]  # track id -> last announced swimmer id
     truth: dict[int, str]  # track id -> the swimmer really there
     swimmers: frozenset[str]  # everyone in the video
+    enrolled: frozenset[str]  # everyone the bundle knows
+
+    def expected(self, track: int) -> str | None:
+        """The right answer for a track: its swimmer, or None for a stranger (or no one)."""
+        swimmer = self.truth.get(track)
+        return swimmer if swimmer in self.enrolled else None
 
     @property
     def right(self) -> int:
-        return sum(self.announced[t] == self.truth.get(t) for t in self.announced)
+        return sum(self.announced[t] == self.expected(t) for t in self.announced)
+
+    @property
+    def strangers(self) -> frozenset[str]:
+        return self.swimmers - self.enrolled
 
     @property
     def accuracy(self) -> float:
         return self.right / len(self.announced) if self.announced else 0.0
 
 
-def score_tracks(events: list[dict], truth: dict) -> TrackScore:
-    """Score subscriber-side event dicts against a poolsim truth JSON (already parsed)."""
+def score_tracks(events: list[dict], truth: dict, enrolled: set[str] | None = None) -> TrackScore:
+    """Score subscriber-side event dicts against a poolsim truth JSON (already parsed);
+    `enrolled`: the swimmers the bundle knows (default: everyone in the video)."""
     frames = truth["frames"]
     lane_width = truth["width"] / truth["lanes"]
     announced: dict[int, str | None] = {}
@@ -43,4 +55,5 @@ def score_tracks(events: list[dict], truth: dict) -> TrackScore:
                 votes[event["track_id"]][swimmer["identity"]] += 1
     who = {track: counts.most_common(1)[0][0] for track, counts in votes.items()}
     swimmers = frozenset(s["identity"] for f in frames for s in f["swimmers"])
-    return TrackScore(announced, who, swimmers)
+    known = swimmers if enrolled is None else frozenset(enrolled)
+    return TrackScore(announced, who, swimmers, known)

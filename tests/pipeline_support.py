@@ -1,8 +1,10 @@
 """A trained bundle and a simulated pool video, built once per test session by the real commands.
 
 With ../shared present the embedder is trained on the real crops' earlier frames (time split) and
-the pool is populated with their later frames, so the daemon sees swimmers the model never saw;
-without it, the synthetic swimmers stand in. Training is short here (the e2e tests prove the
+the pool is populated with their later frames, so the daemon sees frames the model never saw;
+without it, the synthetic swimmers stand in. As in the demo, swimmer `STRANGER` is kept out of
+the bundle and swims beside its lookalike: the daemon must answer it unknown with the bundle's
+own thresholds. Training is short here (the e2e tests prove the
 plumbing and the vote, bench/ measures the recipe), but the model, quantization and runtime are
 the real ones.
 """
@@ -16,9 +18,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from demo.run import SIMULATED_POOL_THRESHOLD
+from demo.run import STRANGER, later_frames, without
 from edge.config import render_toml
-from train.data import list_samples, time_split
 from train.poolsim import simulate_pool
 from train.synth import generate_dataset
 
@@ -34,7 +35,7 @@ QUIET_TF = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
 
 @dataclass(frozen=True)
 class Pool:
-    data: Path  # crops the bundle was trained from
+    data: Path  # crops the bundle was trained from (all but the stranger's)
     bundle: Path
     video: Path
     truth: Path
@@ -54,7 +55,8 @@ def run_command(*args: str | Path, timeout: float = 600) -> subprocess.Completed
 
 def build_pool(folder: Path) -> Pool:
     real = REAL_DATA.is_dir()
-    data = REAL_DATA if real else generate_dataset(folder / "crops", identities=7, frames=80)
+    everyone = REAL_DATA if real else generate_dataset(folder / "crops", identities=7, frames=80)
+    data = without(everyone, STRANGER, folder / "known")
     run_command(
         "reid-train",
         "--data",
@@ -66,12 +68,12 @@ def build_pool(folder: Path) -> Pool:
         "--no-progress",
     )
     run_command("reid-convert", folder / "run", "--data", data, "--out", folder / "bundle")
-    later = time_split(list_samples(data)).test
-    sequences: dict[str, list[Path]] = {}
-    for sample in later:
-        sequences.setdefault(sample.identity, []).append(sample.path)
     video = simulate_pool(
-        sequences, folder / "pool.avi", folder / "truth.json", frames=POOL_FRAMES, lanes=LANES
+        later_frames(everyone),
+        folder / "pool.avi",
+        folder / "truth.json",
+        frames=POOL_FRAMES,
+        lanes=LANES,
     )
     return Pool(data, folder / "bundle", video, folder / "truth.json", real)
 
@@ -82,7 +84,7 @@ def daemon_config(folder: Path, pool: Pool, port: int, **source: object) -> Path
     tables = {
         "device": {"name": "test-pi", "state_dir": str(folder / "state")},
         "source": {"kind": "video", "uri": str(pool.video), **source},
-        "bundle": {"path": str(pool.bundle), "unknown_threshold": SIMULATED_POOL_THRESHOLD},
+        "bundle": {"path": str(pool.bundle)},
         "mqtt": {
             "host": "127.0.0.1",
             "port": port,

@@ -1,5 +1,7 @@
 """The real daemon, end to end: a simulated 8-lane pool video in, swimmer IDs out to a real
-Mosquitto, read back by the real `reid-subscribe`. Nothing is mocked."""
+Mosquitto, read back by the real `reid-subscribe`. Nothing is mocked, and nothing overrides the
+bundle's calibrated thresholds: a stranger who looks like a swimmer in another lane is in the
+water, and must be answered unknown."""
 
 from __future__ import annotations
 
@@ -12,8 +14,10 @@ import jsonschema
 import pytest
 from pipeline_support import BIN, QUIET_TF, Pool, daemon_config
 
+from demo.run import STRANGER
 from demo.score import score_tracks
 from edge.events import event_schema
+from train.data import list_samples
 
 pytestmark = pytest.mark.slow
 
@@ -36,7 +40,7 @@ def collect(subscriber: subprocess.Popen, grace_s: float = 2.0) -> list[dict]:
     return [json.loads(line) for line in out.splitlines() if line.strip()]
 
 
-def test_daemon_publishes_the_right_swimmer_ids(pool: Pool, broker, tmp_path: Path) -> None:
+def test_daemon_names_every_known_swimmer_and_not_the_stranger(pool: Pool, broker, tmp_path: Path) -> None:
     subscriber = start_subscriber(broker.port)
     config = daemon_config(tmp_path, pool, broker.port)
     done = subprocess.run(
@@ -54,9 +58,13 @@ def test_daemon_publishes_the_right_swimmer_ids(pool: Pool, broker, tmp_path: Pa
         jsonschema.validate(event, schema)
     assert len({e["event_id"] for e in events}) == len(events)
 
-    score = score_tracks(events, json.loads(pool.truth.read_text()))
+    enrolled = {s.identity for s in list_samples(pool.data)}
+    score = score_tracks(events, json.loads(pool.truth.read_text()), enrolled)
+    assert score.strangers == {STRANGER}
     assert len(score.announced) <= len(score.swimmers), f"tracks invented: {score}"
     assert score.accuracy >= 0.99, f"{score}"
-    assert set(score.announced.values()) == score.swimmers
+    assert set(score.announced.values()) == set(enrolled) | {None}
+    stranger_tracks = [t for t, who in score.truth.items() if who == STRANGER]
+    assert stranger_tracks and all(score.announced[t] is None for t in stranger_tracks)
     ended = {e["track_id"] for e in events if e["type"] == "end"}
     assert ended == set(score.announced), "every track ends when the video does"
