@@ -4,7 +4,7 @@
 
 The daemon runs in this process on one thread (interpreter threads = 1, OpenCV threads = 1),
 publishing to a local Mosquitto; the figures are the daemon's own `stats` message covering the
-whole video (decode, detect, crop, embed, classify, track, publish), read back over MQTT.
+whole video (decode, detect, crop, embed, track (linking and naming), publish), read back over MQTT.
 The pool is simulated from the crops' later (time-split test) frames, 8 swimmers at most.
 """
 

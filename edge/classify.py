@@ -68,6 +68,12 @@ class Classifier:
     gallery: np.ndarray = field(repr=False)  # (n, d) float32, unit rows
     gallery_labels: np.ndarray = field(repr=False)  # (n,) str
     unknown_threshold: float = 0.0
+    # Each class's gallery rows, found once: the daemon scores every live track every frame.
+    members: tuple[np.ndarray, ...] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        rows = tuple(np.flatnonzero(self.gallery_labels == c) for c in self.classes)
+        object.__setattr__(self, "members", rows)
 
     @classmethod
     def load(cls, npz_path: str | Path, unknown_threshold: float) -> Classifier:
@@ -154,8 +160,8 @@ class Classifier:
         nearest gallery rows of each swimmer (-1 for a swimmer with no gallery rows)."""
         all_sims = _unit_rows(embeddings) @ self.gallery.T
         out = np.full((len(all_sims), len(self.classes)), -1.0, dtype=np.float64)
-        for column, identity in enumerate(self.classes):
-            sims = all_sims[:, self.gallery_labels == identity]
+        for column, rows in enumerate(self.members):
+            sims = all_sims[:, rows]
             if sims.shape[1]:
                 k = min(SCORE_NEIGHBOURS, sims.shape[1])
                 out[:, column] = (-np.partition(-sims, k - 1, axis=1)[:, :k]).mean(axis=1)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-STAGES = ("decode", "detect", "crop", "embed", "classify", "track", "publish")
+STAGES = ("decode", "detect", "crop", "embed", "track", "publish")  # track: linking and naming
 THERMAL_ZONE = Path("/sys/class/thermal/thermal_zone0/temp")
 
 

@@ -52,6 +52,14 @@ def test_device_and_host_compute_the_same_descriptor():
         )
 
 
+@pytest.mark.parametrize("n", [1, 2, 3, 10, 101, 128 * 80])
+def test_channel_medians_are_numpys_medians(n):
+    pixels = np.random.default_rng(n).integers(0, 256, (n, 3)).astype(np.uint8)
+    expected = np.median(pixels, axis=0)
+    np.testing.assert_array_equal(colour.channel_medians(pixels), expected)
+    np.testing.assert_array_equal(descriptor.channel_medians(pixels), expected)
+
+
 def test_descriptor_cosine_is_the_weighted_sum_of_both_cosines():
     images = _crops(12, seed=2)
     e = _unit(np.random.default_rng(3).normal(size=(12, 128))).astype(np.float32)
