@@ -1,41 +1,29 @@
-"""Open set: when is a crop a swimmer we do not know?
+"""Open set: when is a crop, or a track, a swimmer we do not know?
 
-The SVM always names one of the enrolled swimmers (its `candidate`). Whether to believe it is
-decided by a score: the cosine similarity between the crop's descriptor (CNN embedding beside
-colour signature, train.descriptor) and the candidate's nearest enrolled gallery descriptor
-(generally: the mean over its `SCORE_NEIGHBOURS` nearest; one, by measurement), in -1..1.
-Below the threshold the answer is "unknown". `edge.classify` computes the same score on the
-device; a test checks that the two agree.
+Scores: the cosine similarity between a descriptor (the CNN embedding of the crop cut down to
+its swimmer, beside its colour signature; train.descriptor) and a swimmer's nearest enrolled
+gallery descriptor (generally the mean over its `SCORE_NEIGHBOURS` nearest; one, by
+measurement), in -1..1. A single crop (`reid-identify`) is scored against the SVM's candidate;
+a track (the daemon) by the mean descriptor of its recent crops against every swimmer, and all
+live tracks are named together (edge/identity.py). Below its threshold the answer is
+"unknown". `edge.classify` computes the same scores on the device; a test checks they agree.
 
-Why this score and this calibration (bench/open_set.py: real crops, time split, each of the 7
-identities left out of CNN training in turn, linear SVM; four runs: 64x40 CNNs of 10 and 25
-epochs on all training frames, a 64x40 10-epoch CNN and the final 128x80 15-epoch CNN
-(bench/results/open_set.json) on 80 % of them, the rest kept to calibrate):
-- Separating the left-out swimmer's crops from known swimmers' later frames, the candidate
-  scores all do badly. AUROC per run: nearest cosine 0.799 / 0.817 / 0.743 / 0.734, mean of
-  the 5 nearest 0.785 / 0.807 / 0.717 / 0.698, cosine to the centroid 0.758 / 0.778 / 0.671 /
-  0.621, SVM one-vs-one margin 0.793 / 0.786 / 0.719 / 0.685; keeping 98 % of known frames the
-  nearest cosine rejects 9.5 / 15.5 / 15.2 / 10.6 % of the unknown swimmer (the others 3-17 %).
-  The CNN, trained on six identities, maps a new swimmer onto a known one (median cosine
-  0.83-0.99), so no score on these embeddings comes near "90 % of unknowns rejected". The
-  nearest cosine is best or level in every run, needs no SVM refit to calibrate, and is one
-  dot product per gallery row on the Pi. That is what brought in the colour signature
-  (edge/colour.py): with the 25-epoch CNN at colour weight 0.9 the nearest cosine's AUROC is
-  0.896 and it rejects 34 % at 98 % of known frames kept (bench/results/open_set.json); still
-  not 90 %: several swimmers share cap and suit colours.
-- Leave-identities-out on the *training* embeddings is no guide: the CNN has already pushed
-  every trained identity away from the others, so impostor scores sit at 0.05-0.13 (90th
-  percentile) where a truly unseen swimmer scores 0.83-0.99 (median), and trained-on frames
-  score 0.98-0.995 (2nd percentile) where unseen later frames of the same swimmer score
-  0.70-0.89. A threshold midway (0.52-0.54) rejected 0.3-0.6 % of the unknown swimmer.
-So the threshold is set on genuine scores of frames the CNN did NOT train on: the
-`GENUINE_QUANTILE` quantile, so that about 2 % of known swimmers' frames are answered unknown.
-`holdout` supplies such frames (reid-train: the time split's later frames); each is scored
-against its best-matching identity, as the device scores a crop against its candidate. Without
-it the function falls back to the midpoint above, nearly closed-set, and logs a warning.
-Enrollment scores the new swimmers' later crops against their earlier ones and everyone else
-(honest: the CNN never saw them) and lowers the bundle's threshold only as far as they need
-(`enrollment_threshold`).
+Why thresholds from held-out *later* frames, and why two:
+- Scores on the frames the CNN trained on say nothing: trained-on frames score 0.98-0.995 where
+  unseen later frames of the same swimmer score far lower, and the gap grows with time. The
+  thresholds are therefore quantiles of genuine scores of frames the CNN never saw, as late in
+  each swimmer's video as the data goes (reid-train: the time split's later frames). A
+  threshold set on frames a few seconds from the training frames refused 62 % of known crops
+  later in the same videos (the session-identity issue); bench/drift.py calibrates on its
+  middle bin and reports the farthest.
+- A track's mean descriptor is steadier than a crop's, so its genuine scores sit higher and
+  tighter: `TRACK_QUANTILE` of the scores of every run of `TRACK_LENGTH` held-out crops sets
+  the track threshold, `GENUINE_QUANTILE` of single crops the crop threshold.
+- Without held-out frames `calibrate` falls back to the midpoint between trained-on genuine and
+  leave-identities-out impostor scores (nearly closed-set) and logs a warning.
+Enrollment scores the new swimmers' later crops (and runs of them) against their earlier ones
+and everyone else (honest: the CNN never saw them) and lowers the thresholds only as far as
+they need (`enrollment_thresholds`).
 """
 
 from __future__ import annotations
