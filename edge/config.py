@@ -77,7 +77,9 @@ class TrackerConfig:
     max_missed: int = 10  # frames a track may go unseen before it ends
     min_iou: float = 0.1  # below this a box does not continue a track
     identity_window: int = 15  # a track is named by the mean descriptor of its last N crops
-    settle_crops: int = 5  # crops a track needs before it is announced
+    # Crops a track needs before it is announced: a full window, the evidence the bundle's track
+    # threshold was calibrated on (runs of 15 crops, train.openset).
+    settle_crops: int = 15
 
 
 @dataclass(frozen=True)
