@@ -40,7 +40,9 @@ def collect(subscriber: subprocess.Popen, grace_s: float = 2.0) -> list[dict]:
     return [json.loads(line) for line in out.splitlines() if line.strip()]
 
 
-def test_daemon_names_every_known_swimmer_and_not_the_stranger(pool: Pool, broker, tmp_path: Path) -> None:
+def test_daemon_names_every_known_swimmer_and_not_the_stranger(
+    pool: Pool, broker, tmp_path: Path
+) -> None:
     subscriber = start_subscriber(broker.port)
     config = daemon_config(tmp_path, pool, broker.port)
     done = subprocess.run(
