@@ -34,6 +34,7 @@ def run(*args: object) -> None:
 
 def run_benchmarks(data: Path, soak_minutes: float) -> None:
     python = sys.executable
+    run(python, "bench/drift.py", "--data", data)
     run(python, "bench/accuracy.py", "--data", data)
     run(BIN / "reid-train", "--data", data, "--out", WORK / "run", "--no-progress")
     run(BIN / "reid-convert", WORK / "run", "--data", data, "--out", WORK / "bundle")

@@ -122,8 +122,16 @@ def open_set(data: dict) -> str:
 
 def pipeline(data: dict) -> str:
     stage = data["stage_ms"]
-    order = ["decode", "detect", "crop", "embed", "classify", "track", "publish"]
-    rows = [[name, f"{stage[name]:.2f}"] for name in order]
+    order = [
+        "decode",
+        "detect",
+        "crop",
+        "embed",
+        "classify",
+        "track",
+        "publish",
+    ]  # classify: old runs
+    rows = [[name, f"{stage[name]:.2f}"] for name in order if name in stage]
     return (
         f"### Daemon pipeline ({data['what']})\n\n"
         + _table(["stage", "ms per frame"], rows)
@@ -144,7 +152,68 @@ def soak(data: dict) -> str:
     )
 
 
+DRIFT_BIN_COLUMNS = {
+    "crop_closed_set": "crops, closed set",
+    "crop_right": "crops right (unknown = wrong; goal ≥ 97 %)",
+    "crop_unknown": "known crops unknown (goal ≤ 2 %)",
+    "track_right": "tracks right, alone (goal ≥ 99 %)",
+    "track_unknown": "known tracks unknown",
+    "session_track_right": "tracks right, all in the water",
+}
+STRANGER = {
+    "crop_unknown": "its crops unknown",
+    "track_unknown_alone": "its tracks unknown, alone",
+    "track_unknown_beside_half": "…beside half the others",
+    "track_unknown_beside_all": "…beside all the others",
+    "known_track_right_beside_all": "the others' tracks right",
+}
+
+
+def drift(data: dict) -> str:
+    shipped = data["shipped"]
+    bins = data["known"][shipped]["bins"]
+    names = ["near", *(["middle"] * (len(bins) - 2)), "**far**"][-len(bins) :]
+    rows = [
+        [name, n, *(_pct(b[key]) for key in DRIFT_BIN_COLUMNS)]
+        for name, n, b in zip(names, data["bin_crops"], bins, strict=True)
+    ]
+    thresholds = data["known"][shipped]["thresholds"]
+    text = (
+        f"### Identity over a session (`bench/drift.py`), shipped: colour weight and track "
+        f"quantile {shipped}\n\n"
+        f"Fitted on {data['protocol']['fit']}; the later frames in bins, nearest first; "
+        f"thresholds (crop {thresholds['crop']}, track {thresholds['track']}) calibrated on the "
+        "middle bin as reid-train calibrates a bundle's; a track is every run of 15 crops; "
+        "the int8 model through the device's code.\n\n"
+        + _table(["bin", "crops", *DRIFT_BIN_COLUMNS.values()], rows)
+    )
+    folds = data.get("folds") or []
+    far_all = data["far"]
+    if folds:
+        rows = [
+            [f["left_out"], *(_pct(f["choices"][shipped]["bins"][-1][k]) for k in STRANGER)]
+            for f in folds
+        ]
+        far = far_all[shipped]
+        rows.append(["**mean**", *(f"**{_pct(far[f'stranger_{k}'])}**" for k in STRANGER)])
+        text += (
+            "\n\nA stranger: each swimmer left out of the CNN, the SVM and the gallery in turn; "
+            "its farthest bin, in random sessions of one track per swimmer:\n\n"
+            + _table(["left out", *STRANGER.values()], rows)
+        )
+    header = ["colour weight w, track quantile q", "crops right", "known crops unknown"]
+    header += ["tracks right, alone", "known tracks unknown"]
+    keys = ["crop_right", "crop_unknown", "track_right", "track_unknown"]
+    if folds:
+        header += ["stranger's tracks unknown, alone", "…beside all the others"]
+        keys += ["stranger_track_unknown_alone", "stranger_track_unknown_beside_all"]
+    sweep = [[w, *(_pct(far[k]) for k in keys)] for w, far in far_all.items()]
+    text += "\n\nThe farthest bin for each choice (where the choice was made):\n\n"
+    return text + _table(header, sweep) + "\n\n![drift](bench/results/drift.png)"
+
+
 RENDERERS: dict[str, Callable[[dict], str]] = {
+    "drift": drift,
     "accuracy": accuracy,
     "quantization": quantization,
     "open_set": open_set,
