@@ -212,8 +212,23 @@ def drift(data: dict) -> str:
     return text + _table(header, sweep) + "\n\n![drift](bench/results/drift.png)"
 
 
+def drift_whole_crops(data: dict) -> str:
+    """One paragraph: the same protocol for the design before (whole crops)."""
+    far, cnn = data["far"][data["shipped"]], data["far"]["w 0.0 q 0.0"]
+    return (
+        "### The design before, on the same protocol (`bench/drift.py --whole-crops`)\n\n"
+        "The CNN and the colour histogram seeing whole crops (water, ropes and all), farthest "
+        f"bin: the CNN alone named {_pct(cnn['crop_closed_set'])} of crops and "
+        f"{_pct(cnn['track_closed_set'])} of tracks right (closed set); with the whole-crop "
+        f"histogram at the shipped weight {_pct(far['crop_closed_set'])} and "
+        f"{_pct(far['track_closed_set'])}, and {_pct(far['session_track_right'])} of tracks "
+        "with every swimmer in the water."
+    )
+
+
 RENDERERS: dict[str, Callable[[dict], str]] = {
     "drift": drift,
+    "drift_whole_crops": drift_whole_crops,
     "accuracy": accuracy,
     "quantization": quantization,
     "open_set": open_set,

@@ -1,8 +1,9 @@
 """`reid-demo`: the whole system on one machine, with no data set and no broker of your own.
 
     synthetic swimmers (or --data DIR) -> reid-train -> reid-convert (int8) -> reid-check
-    -> a simulated 8-lane pool video -> a broker -> reid-edge -> reid-subscribe, live
-    -> OUT/report.md with the plots and a few annotated frames
+    -> reid-enroll from the simulated pool camera (the session's start)
+    -> a simulated 8-lane pool video (later, with a stranger) -> a broker -> reid-edge
+    -> reid-subscribe, live -> OUT/report.md with the plots and a few annotated frames
 
 Every step runs the real console command, printed before it runs, so the demo doubles as a
 walk-through of how the pieces are used.
@@ -21,8 +22,10 @@ import time
 from pathlib import Path
 
 from demo.broker import start_broker
+from demo.camera import collect_crops
 from demo.report import write_report
 from demo.score import score_tracks
+from edge.bundle import load_bundle
 from edge.config import render_toml
 from train.data import list_samples, time_split
 from train.poolsim import simulate_pool
@@ -41,10 +44,12 @@ POOL_FRAMES = 300
 # in the water at the same time. The daemon should answer it unknown, with the bundle's own
 # threshold (edge/identity.py: one swimmer, one place).
 STRANGER = "2"
+ENROL_FRAMES = 200  # the session's start, filmed to enrol the swimmers from the pool camera
+STEPS = 8
 
 
 def step(number: int, title: str) -> None:
-    sys.stdout.write(f"\n\033[1m[{number}/7] {title}\033[0m\n")
+    sys.stdout.write(f"\n\033[1m[{number}/{STEPS}] {title}\033[0m\n")
     sys.stdout.flush()
 
 
@@ -59,8 +64,17 @@ def run(*args: object) -> None:
 
 def later_frames(data: Path) -> dict[str, list[Path]]:
     """Each swimmer's later (time-split test) crops: the pool shows frames the model never saw."""
+    return _sequences(time_split(list_samples(data)).test)
+
+
+def earlier_frames(data: Path) -> dict[str, list[Path]]:
+    """Each swimmer's earlier (time-split training) crops: the session's start, for enrolling."""
+    return _sequences(time_split(list_samples(data)).train)
+
+
+def _sequences(samples: list) -> dict[str, list[Path]]:
     sequences: dict[str, list[Path]] = {}
-    for sample in time_split(list_samples(data)).test:
+    for sample in samples:
         sequences.setdefault(sample.identity, []).append(sample.path)
     return sequences
 
@@ -73,6 +87,20 @@ def without(data: Path, stranger: str, out: Path) -> Path:
         if not link.exists():
             link.symlink_to(folder.resolve(), target_is_directory=True)
     return out
+
+
+def enrol_from_camera(out: Path, known: Path, trained: Path) -> Path:
+    """Film the session's start (the known swimmers' earlier frames), cut their crops with the
+    daemon's detector (demo/camera.py) and enrol them into a new bundle, as a site does."""
+    start = simulate_pool(
+        earlier_frames(known), out / "start.avi", out / "start.json", ENROL_FRAMES, seed=1
+    )
+    bundle = load_bundle(trained)
+    aspect = bundle.input_width / bundle.input_height
+    camera = collect_crops(start, out / "start.json", out / "camera", aspect)
+    sys.stdout.write(f"camera crops: {camera}\n")
+    run("reid-enroll", trained, "--data", camera, "--out", out / "bundle")
+    return out / "bundle"
 
 
 def echo(process: subprocess.Popen) -> threading.Thread:
@@ -140,20 +168,23 @@ def main(argv: list[str] | None = None) -> int:
     step(2, "train the triplet embedder and the SVM (time split)")
     run("reid-train", "--data", known, "--out", out / "run", "--epochs", args.epochs)
     step(3, "quantize to int8 and write the bundle")
-    run("reid-convert", out / "run", "--data", known, "--out", out / "bundle")
+    trained = out / "trained"
+    run("reid-convert", out / "run", "--data", known, "--out", trained)
     step(4, "check float32 vs int8 on the same crops")
     check = out / "check.json"
     with check.open("w") as handle:
-        command = [str(BIN / "reid-check"), str(out / "bundle"), "--data", str(known)]
-        sys.stdout.write(f"$ reid-check {out / 'bundle'} --data {known} > {check}\n")
+        command = [str(BIN / "reid-check"), str(trained), "--data", str(known)]
+        sys.stdout.write(f"$ reid-check {trained} --data {known} > {check}\n")
         subprocess.run(command, stdout=handle, env=ENV, check=False)
-    step(5, f"simulate an 8-lane pool: the swimmers' later frames, and stranger {STRANGER}")
+    step(5, "enrol the swimmers again from the pool camera, at the session's start")
+    bundle = enrol_from_camera(out, known, trained)
+    step(6, f"simulate the session: the swimmers' later frames, and stranger {STRANGER}")
     video = simulate_pool(later_frames(data), out / "pool.avi", out / "truth.json", args.frames)
     sys.stdout.write(f"video: {video}\n")
-    step(6, "run the daemon; events as reid-subscribe shows them")
-    events = run_daemon(out, video, out / "bundle")
+    step(7, "run the daemon; events as reid-subscribe shows them")
+    events = run_daemon(out, video, bundle)
     (out / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
-    step(7, "report")
+    step(8, "report")
     truth = json.loads((out / "truth.json").read_text())
     score = score_tracks(events, truth, enrolled=set(later_frames(known)))
     report = write_report(out, events, score, json.loads(check.read_text() or "{}"))

@@ -18,7 +18,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from demo.run import STRANGER, later_frames, without
+from demo.run import STRANGER, enrol_from_camera, later_frames, without
 from edge.config import render_toml
 from train.poolsim import simulate_pool
 from train.synth import generate_dataset
@@ -54,6 +54,9 @@ def run_command(*args: str | Path, timeout: float = 600) -> subprocess.Completed
 
 
 def build_pool(folder: Path) -> Pool:
+    """Train and convert on the known swimmers' crops, enrol them again from the simulated pool
+    camera (demo/camera.py: the start of the session, their earlier frames), then simulate the
+    session's later frames with the stranger among them."""
     real = REAL_DATA.is_dir()
     everyone = REAL_DATA if real else generate_dataset(folder / "crops", identities=7, frames=80)
     data = without(everyone, STRANGER, folder / "known")
@@ -67,7 +70,8 @@ def build_pool(folder: Path) -> Pool:
         QUICK_EPOCHS,
         "--no-progress",
     )
-    run_command("reid-convert", folder / "run", "--data", data, "--out", folder / "bundle")
+    run_command("reid-convert", folder / "run", "--data", data, "--out", folder / "trained")
+    bundle = enrol_from_camera(folder, data, folder / "trained")
     video = simulate_pool(
         later_frames(everyone),
         folder / "pool.avi",
@@ -75,7 +79,7 @@ def build_pool(folder: Path) -> Pool:
         frames=POOL_FRAMES,
         lanes=LANES,
     )
-    return Pool(data, folder / "bundle", video, folder / "truth.json", real)
+    return Pool(data, bundle, video, folder / "truth.json", real)
 
 
 def daemon_config(folder: Path, pool: Pool, port: int, **source: object) -> Path:
