@@ -57,6 +57,8 @@ KNOWN_QUANTILE = 0.02  # the oracle operating point keeps 98 % of known frames
 TARGETS = {"unknown_rate_left_out": 0.90, "unknown_rate_known": 0.02}
 TARGETS |= {"enrolled_accuracy": 0.95, "others_accuracy": 0.97}
 LOWER_IS_BETTER = {"unknown_rate_known"}
+# Bundle schema 2's descriptor; results without this mark were measured on whole crops.
+DESCRIPTOR = "swimmer only (crops cut down to the swimmer, swimmer-only colour signature)"
 COLOUR_SWEEP = (0.0, 0.25, 0.5, 0.75, 0.9, 1.0)  # 1: the signature alone (a bundle needs w < 1)
 
 
@@ -298,6 +300,7 @@ def main() -> int:
         "calibration": "last 20 % of each known identity's training frames (10-frame gap), "
         "not used to train the CNN; the SVM and gallery use all training frames",
         "embeddings": "float Keras model (train.fit.embed), not the int8 TFLite path",
+        "descriptor": DESCRIPTOR,
         "colour_weight": args.colour_weight,
         "quick": args.quick,
         "recipe": recipe.to_dict(),

@@ -108,6 +108,13 @@ def open_set(data: dict) -> str:
         f"colour weight {data.get('colour_weight', 0.0)}\n\n"
         + _table(["left out", *OPEN_SET_COLUMNS.values()], rows)
     )
+    if "descriptor" not in data:
+        text = text.replace(
+            "\n\n",
+            "\n\n_Measured before the swimmer-only descriptor (whole crops, bundle schema 1) and "
+            "not rerun since: the drift table above holds this descriptor's stranger figures._\n\n",
+            1,
+        )
     if data.get("note"):
         text += f"\n\n{data['note']}"
     sweep = data.get("colour_weight_sweep")

@@ -190,7 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     report = write_report(out, events, score, json.loads(check.read_text() or "{}"))
     sys.stdout.write(
         f"{len(events)} events, {len(score.announced)} tracks, {score.right} with the right "
-        f"swimmer ({score.accuracy:.0%}); report: {report}\n"
+        f"answer ({score.accuracy:.0%}; for stranger {STRANGER} that is unknown)\n"
+        f"report: {report}\n"
         f"done in {time.monotonic() - started:.0f} s\n"
     )
     return 0
