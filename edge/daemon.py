@@ -53,6 +53,7 @@ class Daemon:
         self.timer = StageTimer()
         self.last_frame: Frame | None = None  # `end` events at shutdown carry its index and time
         self._next_watchdog = self._next_stats = time.monotonic()
+        self._progressed = True  # starting up counts: READY=1 has just been sent
 
     def run(self, stop: threading.Event) -> None:
         source = open_source(self.config.source)
@@ -60,16 +61,17 @@ class Daemon:
         self.notifier.ready(f"watching {self.config.source.kind} {self.config.source.uri}")
         try:
             while not stop.is_set():
-                self._heartbeat()
+                self._heartbeat(source.reconnecting)
                 try:
                     with self.timer.stage("decode"):
                         frame = source.read(READ_TIMEOUT_S)
                 except TimeoutError:
-                    continue  # a live source between frames or reconnecting: the loop is alive
+                    continue  # between frames, reconnecting, or stuck: _heartbeat tells them apart
                 if frame is None:
                     log.info("source ended")
                     break
                 self._process(frame)
+                self._progressed = True
         finally:
             self.notifier.stopping()
             source.close()
@@ -80,12 +82,19 @@ class Daemon:
             self.publisher.stop()
             self.spool.close()
 
-    def _heartbeat(self) -> None:
-        """Ping the systemd watchdog and publish stats when they are due."""
+    def _heartbeat(self, reconnecting: bool) -> None:
+        """Ping the systemd watchdog when it is due and the pipeline made progress since the last
+        ping (a frame processed, or the source in a bounded reopen back-off): a camera that
+        stops delivering stops the pings, and systemd restarts the service. Publish stats when
+        they are due."""
         now = time.monotonic()
         watchdog_s = self.notifier.watchdog_interval_s
         if watchdog_s is not None and now >= self._next_watchdog:
-            self.notifier.watchdog()
+            if self._progressed or reconnecting:
+                self.notifier.watchdog()
+                self._progressed = False
+            else:
+                log.warning("no frame for %.0f s: the systemd watchdog is not pinged", watchdog_s)
             self._next_watchdog = now + watchdog_s
         if now >= self._next_stats:
             self.publisher.publish_stats(self._stats())

@@ -43,7 +43,11 @@ CaptureFactory = Callable[[int | str], Any]  # cv2.VideoCapture or a test's stan
 
 
 class FrameSource(Protocol):
-    """Where frames come from; see the module docstring for the meaning of None and errors."""
+    """Where frames come from; see the module docstring for the meaning of None and errors.
+    `reconnecting` is True while a dropped source is in a bounded reopen back-off (one that
+    ends in SourceError): waiting for it is progress, for the systemd watchdog."""
+
+    reconnecting: bool
 
     def read(self, timeout_s: float) -> Frame | None: ...
 
@@ -89,6 +93,8 @@ class _Stamper:
 class VideoFileSource:
     """A video file decoded by OpenCV; its end is a clean stop, or a restart when `loop`."""
 
+    reconnecting = False
+
     def __init__(
         self, path: str, loop: bool = False, fps: float = 0.0, factory: CaptureFactory | None = None
     ) -> None:
@@ -128,6 +134,8 @@ class VideoFileSource:
 
 class ImageFolderSource:
     """The images of a folder in natural order; undecodable files are logged and skipped."""
+
+    reconnecting = False
 
     def __init__(self, folder: str, loop: bool = False, fps: float = 0.0) -> None:
         root = Path(folder)
@@ -173,6 +181,7 @@ class StreamSource:
 
     def __init__(self, cfg: SourceConfig, factory: CaptureFactory | None = None) -> None:
         self.cfg, self.skipped, self.dropped = cfg, 0, 0
+        self.reconnecting = False
         self._target: int | str = int(cfg.uri) if cfg.uri.isdigit() else cfg.uri
         self._factory = factory or _open_capture
         self._stamper = _Stamper(cfg.fps)
@@ -239,11 +248,14 @@ class StreamSource:
                 capture.set(cv2.CAP_PROP_FRAME_HEIGHT, self.cfg.height)
                 if failures:
                     log.info("%s: reopened after %d attempts", self.cfg.uri, failures + 1)
+                self.reconnecting = False
                 return capture
             capture.release()
             failures += 1
             if self.cfg.max_retries and failures > self.cfg.max_retries:
+                self.reconnecting = False
                 raise SourceError(f"{self.cfg.uri}: cannot open after {failures} attempts")
+            self.reconnecting = self.cfg.max_retries > 0  # a back-off without end is a stall
             log.warning(
                 "%s: cannot open (attempt %d), retrying in %.3g s", self.cfg.uri, failures, delay
             )
@@ -263,6 +275,8 @@ def _open_capture(target: int | str) -> Any:
 
 class Picamera2Source:
     """A Raspberry Pi camera through libcamera (picamera2), imported only when asked for."""
+
+    reconnecting = False
 
     def __init__(self, cfg: SourceConfig) -> None:
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -178,6 +179,7 @@ def test_camera_that_drops_is_reopened(caplog) -> None:
     with caplog.at_level(logging.WARNING):
         while 2 not in seen:
             seen.add(int(source.read(5.0).image[0, 0, 0]))
+    assert not source.reconnecting  # reopened
     source.close()
     assert "stream dropped" in caplog.text
     assert "cannot open (attempt 1)" in caplog.text
@@ -217,4 +219,18 @@ def test_a_failing_reader_thread_surfaces_as_source_error() -> None:
     source = StreamSource(CAMERA, factory=factory)
     with pytest.raises(SourceError, match="device busy"):
         source.read(5.0)
+    source.close()
+
+
+@pytest.mark.parametrize(("max_retries", "expected"), [(100, True), (0, False)])
+def test_reconnecting_is_said_only_for_a_bounded_back_off(max_retries, expected) -> None:
+    """The daemon feeds the systemd watchdog while a bounded reopen is under way; a back-off
+    without end is a stall like any other."""
+    cfg = replace(CAMERA, retry_initial_s=0.05, retry_max_s=0.05, max_retries=max_retries)
+    source = StreamSource(cfg, factory=lambda _: ListCapture([], opened=False))
+    deadline = time.monotonic() + 5.0
+    while source.reconnecting != expected and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)  # several failed attempts later it still says the same
+    assert source.reconnecting is expected
     source.close()
