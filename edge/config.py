@@ -1,7 +1,9 @@
 """The daemon's one configuration schema: a TOML file read into frozen dataclasses.
 
-Validated once, at start: an unknown key, a wrong type or a bad value is a `ConfigError` naming
-the key path (`mqtt.tls.ca_file: ...`), so a typo never silently falls back to a default.
+Validated once, at start: an unknown key, a wrong type, a bad value or a broken rule between
+keys (`check_section`: settle_crops <= identity_window, a TLS file that is not there, ...) is a
+`ConfigError` naming the key path (`mqtt.tls.ca_file: ...`), so a typo never silently falls
+back to a default and `--check-config` refuses exactly what the daemon would refuse.
 `examples/reid-edge.toml` documents every key.
 """
 
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import tomllib
 import typing
 from dataclasses import dataclass, field
@@ -141,8 +144,82 @@ def load_config(path: str | Path) -> Config:
 
 
 def parse_config(raw: dict[str, Any]) -> Config:
-    """Build a `Config` from already-parsed TOML, checking every key and value."""
-    return _build(Config, raw, "")
+    """Build a `Config` from already-parsed TOML, checking every key and value, and every rule
+    between keys that a stage would otherwise hit only when the daemon runs."""
+    config = _build(Config, raw, "")
+    for section in (config.tracker, config.detector, config.spool, config.mqtt, config.mqtt.tls):
+        check_section(section)
+    return config
+
+
+def check_section(section: object) -> None:
+    """ConfigError for the first rule a config section breaks. The stages call it too, so the
+    daemon and `--check-config` refuse the same configs with the same one-line message."""
+    problem = _problem(section)
+    if problem is not None:
+        raise ConfigError(problem)
+
+
+def _problem(section: object) -> str | None:
+    checks = {
+        TrackerConfig: _tracker_problem,
+        DetectorConfig: _detector_problem,
+        SpoolConfig: _spool_problem,
+        MqttConfig: _mqtt_problem,
+        TlsConfig: _tls_problem,
+    }
+    check = checks.get(type(section))
+    return check(section) if check else None
+
+
+def _tracker_problem(cfg: TrackerConfig) -> str | None:
+    if not 1 <= cfg.settle_crops <= cfg.identity_window:
+        return (
+            "tracker.settle_crops: need 1 <= settle_crops <= identity_window, "
+            f"got {cfg.settle_crops} and {cfg.identity_window}"
+        )
+    return None
+
+
+def _detector_problem(cfg: DetectorConfig) -> str | None:
+    if cfg.kind == "water" and not cfg.water_hue_min <= cfg.water_hue_max <= 179:
+        return (
+            "detector.water_hue_min/max: need 0 <= min <= max <= 179, "
+            f"got {cfg.water_hue_min}..{cfg.water_hue_max}"
+        )
+    if cfg.kind == "water" and cfg.min_area_frac >= cfg.max_area_frac:
+        return "detector.min_area_frac: must be smaller than max_area_frac"
+    if cfg.kind == "tflite" and not cfg.model:
+        return 'detector.model: a "tflite" detector needs a model file'
+    if cfg.kind == "tflite" and not Path(cfg.model).is_file():
+        return f"detector.model: no such file: {cfg.model}"
+    if cfg.kind == "tflite" and cfg.input_std <= 0:
+        return f"detector.input_std: must be > 0, got {cfg.input_std}"
+    return None
+
+
+def _spool_problem(cfg: SpoolConfig) -> str | None:
+    if cfg.max_events < 1:
+        return f"spool.max_events: must be at least 1, got {cfg.max_events}"
+    return None
+
+
+def _mqtt_problem(cfg: MqttConfig) -> str | None:
+    if not 1 <= cfg.port <= 65535:
+        return f"mqtt.port: must be 1..65535, got {cfg.port}"
+    return None
+
+
+def _tls_problem(tls: TlsConfig) -> str | None:
+    if not tls.enabled:
+        return None
+    for key in ("ca_file", "cert_file", "key_file"):
+        value = getattr(tls, key)
+        if value and not Path(value).is_file():
+            return f"mqtt.tls.{key}: no such file: {value}"
+    if tls.key_file and not tls.cert_file:
+        return "mqtt.tls.key_file: set, but mqtt.tls.cert_file is empty"
+    return None
 
 
 def render_toml(raw: dict[str, Any]) -> str:
@@ -206,6 +283,8 @@ def _value(hint: Any, value: Any, where: str) -> Any:
         return float(value)
     if (hint in (int, float) and isinstance(value, bool)) or not isinstance(value, hint):
         raise ConfigError(f"{where}: expected {hint.__name__}, got {_kind(value)} {value!r}")
+    if hint is float and not math.isfinite(value):
+        raise ConfigError(f"{where}: must be a finite number, got {value!r}")
     if hint in (int, float) and value < 0:
         raise ConfigError(f"{where}: must not be negative, got {value!r}")
     return value

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import socket
 import ssl
-from pathlib import Path
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.reasoncodes import ReasonCode
 
-from edge.config import DeviceConfig, MqttConfig, TlsConfig
+from edge.config import DeviceConfig, MqttConfig, TlsConfig, check_section
 from edge.errors import ConfigError
 
 STATUS, EVENTS, STATS = "status", "events", "stats"  # topic leaves: PREFIX/DEVICE/LEAF
@@ -28,12 +27,7 @@ def topic(mqtt_cfg: MqttConfig, device: DeviceConfig, leaf: str) -> str:
 
 def tls_context(tls: TlsConfig) -> ssl.SSLContext:
     """A verifying client context; a missing or unreadable file is a `ConfigError`."""
-    for key in ("ca_file", "cert_file", "key_file"):
-        value = getattr(tls, key)
-        if value and not Path(value).is_file():
-            raise ConfigError(f"mqtt.tls.{key}: no such file: {value}")
-    if tls.key_file and not tls.cert_file:
-        raise ConfigError("mqtt.tls.key_file: set, but mqtt.tls.cert_file is empty")
+    check_section(tls)
     try:
         context = ssl.create_default_context(cafile=tls.ca_file or None)
         if tls.cert_file:

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 import cv2
 import numpy as np
 
-from edge.config import DetectorConfig
+from edge.config import DetectorConfig, check_section
 from edge.errors import ConfigError, ModelError
 from edge.runtime import make_interpreter
 from edge.types import Box, Detection
@@ -54,13 +54,7 @@ class WaterDetector:
     """Swimmers as the blobs of a top-view pool that are not water-coloured, split at lanes."""
 
     def __init__(self, cfg: DetectorConfig) -> None:
-        if not cfg.water_hue_min <= cfg.water_hue_max <= 179:
-            raise ConfigError(
-                f"detector.water_hue_min/max: need 0 <= min <= max <= 179, "
-                f"got {cfg.water_hue_min}..{cfg.water_hue_max}"
-            )
-        if cfg.min_area_frac >= cfg.max_area_frac:
-            raise ConfigError("detector.min_area_frac must be smaller than max_area_frac")
+        check_section(cfg)
         self.cfg = cfg
         self._tolerance = np.array([cfg.water_hue_tol, cfg.water_sat_tol, cfg.water_val_tol])
         self._close = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, CLOSE_SIZE)
@@ -154,10 +148,7 @@ class SsdDetector:
     """A TFLite SSD-style detection model; keeps class `cfg.model_class` above `cfg.min_score`."""
 
     def __init__(self, cfg: DetectorConfig) -> None:
-        if not cfg.model:
-            raise ConfigError('detector.model: a "tflite" detector needs a model file')
-        if cfg.input_std <= 0:
-            raise ConfigError(f"detector.input_std: must be > 0, got {cfg.input_std}")
+        check_section(cfg)
         self.cfg = cfg
         self.interpreter = make_interpreter(cfg.model, threads=1)
         self._input = self.interpreter.get_input_details()[0]

@@ -25,7 +25,7 @@ from typing import Literal
 
 import numpy as np
 
-from edge.config import TrackerConfig
+from edge.config import TrackerConfig, check_section
 from edge.identity import Naming
 from edge.types import Box, Detection
 
@@ -66,8 +66,7 @@ class Tracker:
     (frame pixels, 0 = unknown) forbids lane jumps."""
 
     def __init__(self, cfg: TrackerConfig, namer: Namer, lane_width: float = 0.0) -> None:
-        if cfg.settle_crops < 1 or cfg.identity_window < cfg.settle_crops:
-            raise ValueError("tracker: need 1 <= settle_crops <= identity_window")
+        check_section(cfg)
         self.cfg = cfg
         self.namer = namer
         self.lane_width = lane_width

@@ -57,10 +57,12 @@ def test_unreadable_files_are_config_errors(tmp_path: Path) -> None:
 
 
 def test_rendered_toml_reads_back_as_the_same_config(tmp_path: Path) -> None:
+    ca = tmp_path / "ca.pem"  # TLS files must exist when the config is read
+    ca.write_text("a CA bundle")
     tables = {
         "device": {"name": 'pool "A"', "state_dir": "C:\\state\\dir"},
         "source": {"kind": "video", "uri": "pool.avi", "loop": True, "fps": 12.5},
-        "mqtt": {"port": 1884, "tls": {"enabled": True, "ca_file": "/etc/ca.pem"}},
+        "mqtt": {"port": 1884, "tls": {"enabled": True, "ca_file": str(ca)}},
     }
     path = tmp_path / "c.toml"
     path.write_text(render_toml(tables))

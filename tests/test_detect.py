@@ -243,7 +243,8 @@ def test_not_an_ssd_model_is_a_model_error(tmp_path: Path) -> None:
     (tmp_path / "plain.tflite").write_bytes(converter.convert())
     with pytest.raises(ModelError, match="4 SSD outputs"):
         make_detector(DetectorConfig(kind="tflite", model=str(tmp_path / "plain.tflite")))
-    with pytest.raises(ModelError, match="not found"):
+    # A model file that is not there is the config's mistake, named by its key.
+    with pytest.raises(ConfigError, match=r"detector\.model: no such file"):
         make_detector(DetectorConfig(kind="tflite", model=str(tmp_path / "missing.tflite")))
 
 

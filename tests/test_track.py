@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from edge.config import TrackerConfig
+from edge.errors import ConfigError
 from edge.identity import name_tracks
 from edge.track import TrackChange, Tracker
 from edge.types import Box, Detection
@@ -155,7 +156,7 @@ def test_skipped_frames_count_as_missed() -> None:
 def test_descriptors_must_match_detections_and_the_window_the_settling() -> None:
     with pytest.raises(ValueError, match="2 detections but 1 descriptors"):
         tracker().update(0, [at(0, 0), at(300, 0)], looks("A")[None])
-    with pytest.raises(ValueError, match="settle_crops"):
+    with pytest.raises(ConfigError, match=r"tracker\.settle_crops: need 1 <= settle_crops"):
         tracker(TrackerConfig(identity_window=2, settle_crops=3))
 
 
