@@ -44,9 +44,10 @@ BROKER_PASSWORD = "correct horse battery staple"
 def pki(tmp_path_factory: pytest.TempPathFactory):
     """Test CA, server certificate (valid and expired) and a stranger CA, made by openssl."""
     from broker import make_pki, mosquitto_missing
+    from system_parts import missing
 
     if (why := mosquitto_missing()) is not None:
-        pytest.skip(why)
+        missing(why)
     return make_pki(tmp_path_factory.mktemp("pki"))
 
 
@@ -57,9 +58,10 @@ def make_broker(tmp_path: Path):
     Every broker it made is stopped at the end of the test.
     """
     from broker import Broker, mosquitto_missing
+    from system_parts import missing
 
     if (why := mosquitto_missing()) is not None:
-        pytest.skip(why)
+        missing(why)
     made = []
 
     def make(**options):
