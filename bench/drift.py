@@ -109,9 +109,8 @@ def int8_embeddings(data: dict, train_rows: np.ndarray, recipe: Recipe, tmp: Pat
 
 def cpu_name() -> str:
     """The CPU's model name (lscpu's), so that training times can be compared."""
-    for line in (
-        Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []
-    ):
+    cpuinfo = Path("/proc/cpuinfo")
+    for line in cpuinfo.read_text().splitlines() if cpuinfo.exists() else []:
         if line.startswith("model name"):
             return f"{line.split(':', 1)[1].strip()}, {os.cpu_count()} cores"
     return f"{platform.machine()}, {os.cpu_count()} cores"

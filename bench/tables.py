@@ -129,16 +129,8 @@ def open_set(data: dict) -> str:
 
 def pipeline(data: dict) -> str:
     stage = data["stage_ms"]
-    order = [
-        "decode",
-        "detect",
-        "crop",
-        "embed",
-        "classify",
-        "track",
-        "publish",
-    ]  # classify: old runs
-    rows = [[name, f"{stage[name]:.2f}"] for name in order if name in stage]
+    order = ["decode", "detect", "crop", "embed", "track", "publish"]  # edge.stats.STAGES
+    rows = [[name, f"{stage[name]:.2f}"] for name in order]
     return (
         f"### Daemon pipeline ({data['what']})\n\n"
         + _table(["stage", "ms per frame"], rows)

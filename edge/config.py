@@ -155,21 +155,10 @@ def parse_config(raw: dict[str, Any]) -> Config:
 def check_section(section: object) -> None:
     """ConfigError for the first rule a config section breaks. The stages call it too, so the
     daemon and `--check-config` refuse the same configs with the same one-line message."""
-    problem = _problem(section)
+    check = _RULES.get(type(section))
+    problem = check(section) if check else None
     if problem is not None:
         raise ConfigError(problem)
-
-
-def _problem(section: object) -> str | None:
-    checks = {
-        TrackerConfig: _tracker_problem,
-        DetectorConfig: _detector_problem,
-        SpoolConfig: _spool_problem,
-        MqttConfig: _mqtt_problem,
-        TlsConfig: _tls_problem,
-    }
-    check = checks.get(type(section))
-    return check(section) if check else None
 
 
 def _tracker_problem(cfg: TrackerConfig) -> str | None:
@@ -220,6 +209,16 @@ def _tls_problem(tls: TlsConfig) -> str | None:
     if tls.key_file and not tls.cert_file:
         return "mqtt.tls.key_file: set, but mqtt.tls.cert_file is empty"
     return None
+
+
+# Each section's rules between keys (a section without rules has no entry).
+_RULES = {
+    TrackerConfig: _tracker_problem,
+    DetectorConfig: _detector_problem,
+    SpoolConfig: _spool_problem,
+    MqttConfig: _mqtt_problem,
+    TlsConfig: _tls_problem,
+}
 
 
 def render_toml(raw: dict[str, Any]) -> str:

@@ -51,7 +51,7 @@ def name_tracks(
     favoured = sims.copy()
     for row, swimmer in enumerate(holding):
         if swimmer is not None:
-            column = list(classes).index(swimmer)
+            column = classes.index(swimmer)
             if sims[row, column] >= threshold:
                 favoured[row, column] += HOLD_MARGIN
     chosen = assign(favoured, threshold)
