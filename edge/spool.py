@@ -9,6 +9,12 @@ the daemon writes from one thread while paho's network thread deletes acknowledg
 The spool is bounded (`max_events`): at the bound it drops the oldest or the newest event, as
 configured, and counts and logs every drop, so a broker that is away for days costs a known
 amount of disk and the loss is visible in the stats.
+
+A spool file SQLite cannot read (not a database, or failing its quick check: a bad SD card, a
+copy gone wrong) is moved aside with its WAL, named `events.sqlite3.corrupt-<UTC time>`, and an
+empty spool takes its place, with an error in the log naming both. The daemon keeps naming
+swimmers instead of restart-looping at the pool, and the damaged file stays for `sqlite3
+.recover`; refusing to start would lose every event from then on to save ones already damaged.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -28,6 +35,8 @@ log = logging.getLogger(__name__)
 
 SPOOL_FILENAME = "events.sqlite3"  # inside DeviceConfig.state_dir
 BUSY_TIMEOUT_S = 5.0  # how long a write waits for another process holding the database lock
+CORRUPT = (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT)  # error codes that mean "move aside"
+SIDE_FILES = ("-wal", "-shm")  # SQLite's companions of a WAL database
 OnFull = Literal["drop_oldest", "drop_newest"]
 ON_FULL_CHOICES: tuple[OnFull, ...] = ("drop_oldest", "drop_newest")
 
@@ -80,6 +89,8 @@ class Spool:
     def _open(self, busy_timeout_s: float) -> sqlite3.Connection:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            if (damage := _damage(self.path)) is not None:
+                self._move_aside(damage)
             db = sqlite3.connect(
                 self.path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
             )
@@ -90,6 +101,18 @@ class Spool:
             return db
         except (OSError, sqlite3.Error) as error:
             raise SpoolError(f"event spool {self.path}: cannot open: {_reason(error)}") from None
+
+    def _move_aside(self, reason: str) -> None:
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+        for suffix in ("", *SIDE_FILES):
+            source = self.path.with_name(self.path.name + suffix)
+            if source.exists():
+                source.rename(aside.with_name(aside.name + suffix))
+        log.error(
+            "event spool %s is unreadable (%s): moved it to %s and started an empty spool; "
+            "the events in it were not sent", self.path, reason, aside,
+        )  # fmt: skip
 
     @property
     def dropped(self) -> int:
@@ -181,6 +204,22 @@ class _SpoolErrors:
                 f"event spool {self.path}: cannot {self.action}: {_reason(error)}"
             ) from None
         return False
+
+
+def _damage(path: Path) -> str | None:
+    """Why SQLite cannot use the spool file, or None when it is sound (or not there yet)."""
+    if not path.exists():
+        return None
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        result = db.execute("PRAGMA quick_check").fetchone()[0]
+        return None if result == "ok" else f"quick check: {result}"
+    except sqlite3.DatabaseError as error:
+        if getattr(error, "sqlite_errorcode", None) in CORRUPT:
+            return str(error)
+        raise  # locked, unreadable, ...: not damage, and not ours to move
+    finally:
+        db.close()
 
 
 def _reason(error: BaseException) -> str:
