@@ -108,6 +108,7 @@ class Publisher:
             "mqtt_last_error": self._last_error,
             "mqtt_connects": self._connects,
             "events_spooled": len(self._spool),
+            "events_in_flight": len(self._window),
             "events_acked": self._acked,
             "events_dropped": self._spool.dropped,
         }

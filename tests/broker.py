@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -23,6 +24,7 @@ from demo.broker import free_port
 MOSQUITTO = Path("/usr/sbin/mosquitto")
 HOST = "127.0.0.1"
 START_TIMEOUT_S = 10.0
+SAVED = "Saving in-memory database"  # Mosquitto's log line at each autosave
 
 
 def mosquitto_missing() -> str | None:
@@ -113,8 +115,10 @@ class Broker:
         persistent: bool,
     ) -> str:  # fmt: skip
         lines = ["per_listener_settings false"]
-        if persistent:  # sessions and their queued messages survive a stop()/start()
+        if persistent:  # sessions and their queued messages survive a stop()/start(), and
+            # (saved every second) a kill() too
             lines += ["persistence true", f"persistence_location {self.workdir}/"]
+            lines += ["autosave_interval 1"]
         else:
             lines.append("persistence false")
         lines += [f"log_dest file {self.log_path}", "log_type all", "connection_messages true"]
@@ -181,6 +185,25 @@ class Broker:
         if self._process.stderr:
             self._process.stderr.close()
         self._process = None
+
+    def wait_for_save(self, timeout: float = 10.0) -> bool:
+        """Wait for the next autosave of a persistent broker: what was subscribed before this
+        call is on disk, and survives a kill()."""
+        saves = self.log().count(SAVED)
+        return wait_until(lambda: self.log().count(SAVED) > saves, timeout=timeout)
+
+    def freeze(self) -> None:
+        """SIGSTOP: connections stay open and the kernel still takes what clients send, but
+        nothing is read or acknowledged, as with a broker host that hangs."""
+        assert self._process is not None
+        self._process.send_signal(signal.SIGSTOP)
+
+    def kill(self) -> None:
+        """SIGKILL, frozen or not: whatever it had read and not yet handled is gone."""
+        assert self._process is not None
+        self._process.kill()
+        self._process.wait()
+        self.stop()
 
     def restart(self) -> None:
         self.stop()

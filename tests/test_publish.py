@@ -18,6 +18,7 @@ from broker import Collector, free_port, wait_until
 
 from edge.config import DeviceConfig, MqttConfig
 from edge.events import Event, event_schema
+from edge.inflight import MAX_INFLIGHT
 from edge.publish import Publisher
 from edge.spool import Spool
 
@@ -192,6 +193,36 @@ def test_a_ten_second_broker_outage_loses_nothing(make_broker, publisher_factory
     assert wait_until(lambda: publisher.stats()["events_spooled"] == 0)
     first_seen = list(dict.fromkeys(ids(collector)))
     assert first_seen == produced  # drained in order
+    collector.close()
+
+
+def test_events_in_flight_when_the_broker_hangs_are_sent_again(make_broker, publisher_factory):
+    """The broker freezes with a full window sent and unacknowledged, then dies: after it
+    restarts the window is re-sent, drains, and the spool follows in order."""
+    broker = make_broker(persistent=True)
+    collector = Collector(broker.port, "reid/+/events", persistent=True)
+    publisher = publisher_factory(broker.port)
+    publisher.start()
+    produced = [event(i) for i in range(3 * MAX_INFLIGHT)]
+    for e in produced[:5]:
+        publisher.publish_event(e)
+    assert collector.wait_for(lambda m: len(m) >= 5)
+    assert broker.wait_for_save()  # the collector's session is on disk: it survives the kill
+    broker.freeze()
+    for e in produced[5:]:
+        publisher.publish_event(e)
+    stats = publisher.stats()
+    assert (stats["events_in_flight"], stats["events_spooled"]) == (MAX_INFLIGHT, len(produced) - 5)
+    assert stats["mqtt_state"] == "connected"  # the socket is still up: nothing noticed yet
+    broker.kill()
+    broker.start()
+    expected = [e.event_id for e in produced]
+    assert collector.wait_for(lambda m: set(expected) <= set(ids(collector)), 30), (
+        f"lost {len(set(expected) - set(ids(collector)))} of {len(expected)} events"
+    )
+    assert wait_until(lambda: publisher.stats()["events_spooled"] == 0)
+    assert publisher.stats()["events_in_flight"] == 0
+    assert list(dict.fromkeys(ids(collector))) == expected  # in order, duplicates aside
     collector.close()
 
 
