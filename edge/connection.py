@@ -26,15 +26,30 @@ def topic(mqtt_cfg: MqttConfig, device: DeviceConfig, leaf: str) -> str:
 
 
 def tls_context(tls: TlsConfig) -> ssl.SSLContext:
-    """A verifying client context; a missing or unreadable file is a `ConfigError`."""
+    """A verifying client context; a file that is missing or does not load is a `ConfigError`
+    naming its key."""
     check_section(tls)
     try:
         context = ssl.create_default_context(cafile=tls.ca_file or None)
-        if tls.cert_file:
-            context.load_cert_chain(tls.cert_file, tls.key_file or None)
     except (OSError, ssl.SSLError) as error:
-        raise ConfigError(f"mqtt.tls: cannot load the certificates: {error}") from None
+        raise ConfigError(f"mqtt.tls.ca_file: cannot load {tls.ca_file}: {_why(error)}") from None
+    if tls.cert_file:
+        try:
+            context.load_cert_chain(tls.cert_file, tls.key_file or None)
+        except (OSError, ssl.SSLError) as error:
+            files = f"{tls.cert_file} with {tls.key_file or 'the key inside it'}"
+            raise ConfigError(f"mqtt.tls.cert_file: cannot load {files}: {_why(error)}") from None
     return context
+
+
+def _why(error: OSError | ssl.SSLError) -> str:
+    """OpenSSL's reason without its source location; "PEM lib" said in words."""
+    if isinstance(error, ssl.SSLError):
+        reason = error.reason or error.strerror or str(error)
+        if reason == "PEM lib" or "PEM lib" in str(error):
+            return "not a PEM certificate or key OpenSSL can read"
+        return reason.replace("_", " ").lower()
+    return error.strerror or str(error)
 
 
 def make_client(

@@ -19,6 +19,7 @@ from pathlib import Path
 from edge.bundle import load_bundle
 from edge.cli import run_main, setup_logging
 from edge.config import Config, load_config
+from edge.connection import tls_context
 from edge.crop import cut_crops
 from edge.detect import make_detector
 from edge.errors import ConfigError, ReidError
@@ -170,9 +171,12 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _check_config(path: Path) -> int:
-    """`--check-config`: the file parses and validates, and the bundle it names verifies."""
+    """`--check-config`: the file parses and validates, the TLS files load, and the bundle it
+    names verifies."""
     try:
         config = load_config(path)
+        if config.mqtt.tls.enabled:
+            tls_context(config.mqtt.tls)
         load_bundle(config.bundle.path)
     except ConfigError as error:
         sys.stderr.write(f"reid-edge: config error: {error}\n")

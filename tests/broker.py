@@ -44,12 +44,14 @@ def _openssl(*args: str, cwd: Path) -> None:
 
 @dataclass(frozen=True)
 class Pki:
-    """Test certificates: a CA, a server cert it signed, an expired one, and a stranger CA."""
+    """Test certificates: a CA, a server cert it signed, an expired one, one for another host
+    name, and a stranger CA."""
 
     ca: Path
     server_cert: Path
     server_key: Path
     expired_cert: Path
+    wrong_host_cert: Path  # signed by the trusted CA for pool.example only, not 127.0.0.1
     other_ca: Path  # a CA that signed nothing the broker presents
     client_cert: Path  # for brokers that require a client certificate
     client_key: Path
@@ -69,16 +71,23 @@ def make_pki(folder: Path) -> Pki:
                  "-subj", f"/CN=reid-test-{name}", cwd=folder)  # fmt: skip
     (folder / "server.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
     (folder / "client.ext").write_text("extendedKeyUsage=clientAuth\n")
-    signed = (("server", "server", "2"), ("expired", "server", "-1"), ("client", "client", "2"))
-    for name, csr, days in signed:  # -1 day: notAfter before notBefore, an expired cert
+    (folder / "wrong-host.ext").write_text("subjectAltName=DNS:pool.example\n")
+    signed = (
+        ("server", "server", "server", "2"),
+        ("expired", "server", "server", "-1"),
+        ("wrong-host", "server", "wrong-host", "2"),
+        ("client", "client", "client", "2"),
+    )
+    for name, csr, ext, days in signed:  # -1 day: notAfter before notBefore, an expired cert
         _openssl("x509", "-req", "-in", f"{csr}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
                  "-CAcreateserial", "-out", f"{name}.crt", "-days", days,
-                 "-extfile", f"{csr}.ext", cwd=folder)  # fmt: skip
+                 "-extfile", f"{ext}.ext", cwd=folder)  # fmt: skip
     return Pki(
         ca=folder / "ca.crt",
         server_cert=folder / "server.crt",
         server_key=folder / "server.key",
         expired_cert=folder / "expired.crt",
+        wrong_host_cert=folder / "wrong-host.crt",
         other_ca=folder / "other-ca.crt",
         client_cert=folder / "client.crt",
         client_key=folder / "client.key",

@@ -82,6 +82,17 @@ def test_check_config_refuses_a_tampered_bundle(tmp_path: Path, bundle: Path) ->
     assert "classifier.npz" in done.stderr and done.stderr.count("\n") == 1, done.stderr
 
 
+def test_check_config_loads_the_tls_files(tmp_path: Path, bundle: Path) -> None:
+    """A CA file that is there but is no certificate: the daemon could never connect."""
+    garbage = tmp_path / "ca.pem"
+    garbage.write_text("not a certificate\n")
+    tls = f"[mqtt.tls]\nenabled = true\nca_file = '{garbage}'\n"
+    done = reid_edge("--config", str(write_config(tmp_path, bundle, tls)), "--check-config")
+    assert done.returncode == 1
+    assert f"mqtt.tls.ca_file: cannot load {garbage}" in done.stderr, done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr
+
+
 def test_a_missing_bundle_is_one_line_and_no_traceback(tmp_path: Path) -> None:
     done = reid_edge("--config", str(write_config(tmp_path, tmp_path / "nowhere")))
     assert done.returncode != 0
