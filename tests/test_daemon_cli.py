@@ -6,7 +6,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -109,18 +108,17 @@ def test_sigterm_mid_run_finishes_flushes_and_exits_zero(
         tmp_path / "truth.json",
         frames=60,
     )
-    status = Collector(broker.port, "reid/+/status")
+    status = Collector(broker.port, "reid/+/+")
     mqtt = f'[mqtt]\nhost = "127.0.0.1"\nport = {broker.port}\n'
     config = write_config(tmp_path, bundle, mqtt)
     config.write_text(config.read_text().replace("uri =", "loop = true\nfps = 25.0\nuri ="))
     daemon = subprocess.Popen(
         [REID_EDGE, "--config", str(config)], stderr=subprocess.PIPE, text=True
     )
-    assert wait_until(lambda: b"online" in status.payloads(), timeout=30)
-    time.sleep(1.0)  # mid-run: frames are flowing
+    assert wait_until(lambda: status.payloads("/events"), timeout=60)  # mid-run: swimmers named
     daemon.send_signal(signal.SIGTERM)
     assert daemon.wait(timeout=30) == 0, daemon.stderr.read()
-    assert wait_until(lambda: status.payloads()[-1:] == [b"offline"], timeout=10)
+    assert wait_until(lambda: status.payloads("/status")[-1:] == [b"offline"], timeout=10)
     status.close()
     assert (
         len(Spool.from_config(DeviceConfig(state_dir=str(tmp_path / "state")), SpoolConfig())) == 0

@@ -6,12 +6,14 @@ water, and must be answered unknown."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
-import time
 from pathlib import Path
 
 import jsonschema
 import pytest
+from broker import Broker, wait_until
+from lines import Lines
 from pipeline_support import BIN, QUIET_TF, Pool, daemon_config
 
 from demo.run import STRANGER
@@ -22,38 +24,49 @@ from train.data import list_samples
 pytestmark = pytest.mark.slow
 
 
-def start_subscriber(port: int) -> subprocess.Popen:
+SPOOLED = re.compile(r"event ([0-9a-f]{32}) spooled")  # the daemon's -v line per event
+
+
+def start_subscriber(broker: Broker) -> tuple[subprocess.Popen, Lines]:
+    """`reid-subscribe --json`, returned once the broker has acknowledged its subscription."""
     subscriber = subprocess.Popen(
-        [str(BIN / "reid-subscribe"), "--host", "127.0.0.1", "--port", str(port), "--json"],
+        [str(BIN / "reid-subscribe"), "--host", "127.0.0.1", "--port", str(broker.port), "--json"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(1.0)  # subscribed before the daemon publishes its first event
-    return subscriber
+    assert wait_until(lambda: "Sending SUBACK" in broker.log(), timeout=30), broker.log()
+    return subscriber, Lines(subscriber)
 
 
-def collect(subscriber: subprocess.Popen, grace_s: float = 2.0) -> list[dict]:
-    time.sleep(grace_s)
+def collect(subscriber: subprocess.Popen, printed: Lines, sent: set[str]) -> list[dict]:
+    """What the subscriber printed, once every event the daemon spooled is among it."""
+
+    def received() -> set[str]:
+        return {json.loads(line)["event_id"] for line in list(printed.lines) if line}
+
+    assert wait_until(lambda: sent <= received(), timeout=30), f"{len(sent - received())} lost"
     subscriber.terminate()
-    out, _ = subscriber.communicate(timeout=10)
-    return [json.loads(line) for line in out.splitlines() if line.strip()]
+    subscriber.wait(timeout=10)
+    return [json.loads(line) for line in printed.finish() if line]
 
 
 def test_daemon_names_every_known_swimmer_and_not_the_stranger(
     pool: Pool, broker, tmp_path: Path
 ) -> None:
-    subscriber = start_subscriber(broker.port)
+    subscriber, printed = start_subscriber(broker)
     config = daemon_config(tmp_path, pool, broker.port)
     done = subprocess.run(
-        [str(BIN / "reid-edge"), "--config", str(config)],
+        [str(BIN / "reid-edge"), "--config", str(config), "-v"],
         capture_output=True,
         text=True,
         timeout=300,
         env=QUIET_TF,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    events = collect(subscriber)
+    sent = set(SPOOLED.findall(done.stderr))
+    assert sent, done.stderr[-2000:]
+    events = collect(subscriber, printed, sent)
 
     schema = event_schema()
     for event in events:

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import jsonschema
 import numpy as np
 import pytest
 from broker import Collector, free_port, wait_until
+from lines import Lines
 
 from edge.config import DeviceConfig, MqttConfig
 from edge.events import Event, event_schema
@@ -109,19 +109,6 @@ def start_child(port: int, spool: Path, interval_s: float) -> subprocess.Popen[s
         [*cmd, DEVICE, str(interval_s)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
         text=True, env=env,
     )  # fmt: skip
-
-
-class Lines:
-    """Reads a child's stdout lines in a thread, so the test can wait for a count."""
-
-    def __init__(self, process: subprocess.Popen[str]) -> None:
-        self.lines: list[str] = []
-        self._thread = threading.Thread(target=self._read, args=(process,), daemon=True)
-        self._thread.start()
-
-    def _read(self, process: subprocess.Popen[str]) -> None:
-        for line in process.stdout or ():
-            self.lines.append(line.strip())
 
 
 def test_last_will_says_offline_when_the_publisher_dies(broker, tmp_path: Path) -> None:

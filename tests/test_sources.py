@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 import sys
 import threading
-import time
 from dataclasses import replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from broker import wait_until
 
 from edge.config import SourceConfig
 from edge.errors import SourceError
@@ -227,10 +227,14 @@ def test_reconnecting_is_said_only_for_a_bounded_back_off(max_retries, expected)
     """The daemon feeds the systemd watchdog while a bounded reopen is under way; a back-off
     without end is a stall like any other."""
     cfg = replace(CAMERA, retry_initial_s=0.05, retry_max_s=0.05, max_retries=max_retries)
-    source = StreamSource(cfg, factory=lambda _: ListCapture([], opened=False))
-    deadline = time.monotonic() + 5.0
-    while source.reconnecting != expected and time.monotonic() < deadline:
-        time.sleep(0.01)
-    time.sleep(0.2)  # several failed attempts later it still says the same
-    assert source.reconnecting is expected
+    attempts = []
+
+    def factory(_: object) -> ListCapture:
+        attempts.append(1)
+        return ListCapture([], opened=False)
+
+    source = StreamSource(cfg, factory=factory)
+    for after in (3, 6):  # in the back-off, and several failed attempts later still
+        assert wait_until(lambda n=after: len(attempts) >= n, timeout=10)
+        assert source.reconnecting is expected
     source.close()

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from broker import wait_until
+from lines import Lines
 
 from edge.errors import SpoolError
 from edge.events import Event
@@ -37,13 +38,11 @@ class Writer:
             [sys.executable, str(CHILD), str(path), mode, *args],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
         )  # fmt: skip
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
+        self.output = Lines(self.process)
 
-    def _read(self) -> None:
-        for line in self.process.stdout or ():
-            self.lines.append(line.strip())
+    @property
+    def lines(self) -> list[str]:
+        return self.output.lines
 
     def kill_when(self, line: str, timeout: float = 30.0) -> None:
         reached = wait_until(lambda: line in self.lines, timeout=timeout)
@@ -53,7 +52,7 @@ class Writer:
     def kill(self) -> None:
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(timeout=10)
-        self._reader.join(timeout=10)  # every line it printed before dying is in `lines`
+        self.output.finish()  # every line it printed before dying is in `lines`
 
     def frames(self, verb: str) -> set[int]:
         return {int(line.split()[1]) for line in list(self.lines) if line.startswith(verb)}
