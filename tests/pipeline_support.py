@@ -36,7 +36,8 @@ QUIET_TF = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
 @dataclass(frozen=True)
 class Pool:
     data: Path  # crops the bundle was trained from (all but the stranger's)
-    bundle: Path
+    converted: Path  # reid-convert's bundle, with the quantization check's metrics
+    bundle: Path  # the converted bundle, enrolled again from the pool camera
     video: Path
     truth: Path
     real: bool
@@ -79,7 +80,7 @@ def build_pool(folder: Path) -> Pool:
         frames=POOL_FRAMES,
         lanes=LANES,
     )
-    return Pool(data, bundle, video, folder / "truth.json", real)
+    return Pool(data, folder / "trained", bundle, video, folder / "truth.json", real)
 
 
 def daemon_config(folder: Path, pool: Pool, port: int, **source: object) -> Path:

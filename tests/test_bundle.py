@@ -152,7 +152,7 @@ def test_rewrite_replaces_atomically_and_failures_leave_the_old_bundle(bundle, t
     write_bundle(replace(contents_of(bundle), unknown_threshold=0.75), out)
     assert load_bundle(out).unknown_threshold == 0.75 and first.unknown_threshold == 0.25
     broken = replace(contents_of(bundle), classifier=tmp_path / "missing.npz")
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(FileNotFoundError, match=r"missing\.npz"):
         write_bundle(broken, out)
     assert load_bundle(out).unknown_threshold == 0.75
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bundle", "out", "out.tar.gz"]

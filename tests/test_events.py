@@ -68,8 +68,10 @@ def test_the_schema_describes_exactly_the_event_fields() -> None:
 )
 def test_the_schema_rejects_broken_payloads(change: dict) -> None:
     payload = json.loads(sample().to_json()) | change
-    with pytest.raises(jsonschema.ValidationError):
+    with pytest.raises(jsonschema.ValidationError) as caught:
         jsonschema.validate(payload, event_schema())
+    (key,) = change
+    assert list(caught.value.absolute_path)[:1] == [key] or repr(key) in caught.value.message
 
 
 def test_a_missing_field_is_rejected() -> None:

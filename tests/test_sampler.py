@@ -64,5 +64,5 @@ def test_same_seed_same_batches():
 
 @pytest.mark.parametrize(("labels", "p", "k"), [(LABELS, 1, 4), (LABELS, 3, 1), (["a"] * 9, 2, 2)])
 def test_impossible_batches_are_errors(labels, p, k):
-    with pytest.raises(TrainError):
+    with pytest.raises(TrainError, match="identities"):
         PKSampler(labels, p, k)

@@ -194,7 +194,7 @@ def test_a_stalled_camera_times_out_instead_of_blocking() -> None:
             return False, None
 
     source = StreamSource(replace(CAMERA, max_retries=1), factory=lambda _: Stalled([]))
-    with pytest.raises(TimeoutError):
+    with pytest.raises(TimeoutError, match=r"no frame within 0\.05 s"):
         source.read(0.05)
     release.set()
     source.close()
