@@ -2,7 +2,9 @@
 
 Everything is written into a temporary directory beside the target and renamed into place at
 the end, so a crash or a full disk never leaves a half bundle that a Pi could pick up. The
-manifest records every other file's SHA-256; edge.bundle refuses a bundle that disagrees.
+manifest records every other file's SHA-256; edge.bundle refuses a bundle that disagrees. With
+a signing key, `manifest.sig` signs the manifest's exact bytes (edge/signing.py), so every
+rewrite of the manifest signs again or drops the stale signature.
 """
 
 from __future__ import annotations
@@ -17,7 +19,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from edge.bundle import MANIFEST, SCHEMA_VERSION, sha256_file
+from edge.signing import SIGNATURE, sign
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +83,11 @@ def manifest_for(contents: BundleContents, files: dict[str, str]) -> dict[str, A
     }
 
 
-def write_bundle(contents: BundleContents, out: str | Path) -> Path:
-    """Write `out/` and `out.tar.gz` atomically (each replaces any previous one); returns `out`."""
+def write_bundle(
+    contents: BundleContents, out: str | Path, sign_key: Ed25519PrivateKey | None = None
+) -> Path:
+    """Write `out/` and `out.tar.gz` atomically (each replaces any previous one), signed when a
+    key is given; returns `out`."""
     out = Path(out).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
@@ -89,7 +97,7 @@ def write_bundle(contents: BundleContents, out: str | Path) -> Path:
         (staging / FLOAT_MODEL).write_bytes(contents.float_model)
         shutil.copyfile(contents.classifier, staging / CLASSIFIER)
         files = {name: sha256_file(staging / name) for name in HASHED_FILES}
-        _write_json(staging / MANIFEST, manifest_for(contents, files))
+        _write_manifest(staging, manifest_for(contents, files), sign_key)
         _replace_dir(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -99,15 +107,36 @@ def write_bundle(contents: BundleContents, out: str | Path) -> Path:
     return out
 
 
-def update_metrics(bundle_dir: str | Path, metrics: dict[str, Any]) -> None:
-    """Record reid-check's figures in the manifest and re-pack the archive (hashes unchanged)."""
+def update_metrics(
+    bundle_dir: str | Path, metrics: dict[str, Any], sign_key: Ed25519PrivateKey | None = None
+) -> None:
+    """Record reid-check's figures in the manifest (signed again when a key is given, else
+    unsigned) and re-pack the archive; the files and their hashes are unchanged."""
     bundle_dir = Path(bundle_dir)
     manifest = json.loads((bundle_dir / MANIFEST).read_text(encoding="utf-8"))
     manifest["metrics"] = metrics
-    tmp = bundle_dir / f".{MANIFEST}.tmp"
-    _write_json(tmp, manifest)
-    tmp.replace(bundle_dir / MANIFEST)
+    _write_manifest(bundle_dir, manifest, sign_key)
     write_archive(bundle_dir)
+
+
+def _write_manifest(
+    folder: Path, manifest: dict[str, Any], sign_key: Ed25519PrivateKey | None
+) -> None:
+    """manifest.json and its signature, each by a temp file and a rename; no key, no stale
+    signature left behind."""
+    data = (json.dumps(manifest, indent=2, sort_keys=False) + "\n").encode("utf-8")
+    signature = folder / SIGNATURE
+    if sign_key is None:
+        signature.unlink(missing_ok=True)
+    _replace_file(folder / MANIFEST, data)
+    if sign_key is not None:
+        _replace_file(signature, sign(data, sign_key))
+
+
+def _replace_file(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
 
 
 def write_archive(bundle_dir: Path) -> Path:
@@ -120,10 +149,6 @@ def write_archive(bundle_dir: Path) -> Path:
                 tar.add(path, arcname=f"{bundle_dir.name}/{path.name}")
     tmp.replace(target)
     return target
-
-
-def _write_json(path: Path, obj: dict[str, Any]) -> None:
-    path.write_text(json.dumps(obj, indent=2, sort_keys=False) + "\n", encoding="utf-8")
 
 
 def _replace_dir(staging: Path, out: Path) -> None:

@@ -15,15 +15,19 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from edge.cli import run_main, setup_logging
 from edge.errors import ReidError
+from edge.signing import load_private_key
 from train.data import list_samples, load_images, time_split
 from train.descriptor import flatten_water
 from train.errors import TrainError
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 log = logging.getLogger(__name__)
 
@@ -102,8 +106,14 @@ def load_embedder(run: RunInfo) -> Any:
     return model
 
 
-def convert_run(run_dir: str | Path, data: str | Path, out: str | Path) -> dict[str, Any]:
-    """The whole command; returns the check's figures (also written to the manifest)."""
+def convert_run(
+    run_dir: str | Path,
+    data: str | Path,
+    out: str | Path,
+    sign_key: Ed25519PrivateKey | None = None,
+) -> dict[str, Any]:
+    """The whole command; returns the check's figures (also written to the manifest, which is
+    signed last when a key is given)."""
     from convert.bundle_writer import BundleContents, update_metrics, write_bundle
     from convert.check import evaluate
     from convert.quantize import convert
@@ -128,7 +138,7 @@ def convert_run(run_dir: str | Path, data: str | Path, out: str | Path) -> dict[
     )
     bundle_dir = write_bundle(contents, out)
     metrics = evaluate(load_bundle(bundle_dir), data)
-    update_metrics(bundle_dir, metrics)
+    update_metrics(bundle_dir, metrics, sign_key)
     return metrics
 
 
@@ -149,12 +159,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("run", type=Path, help="RUN folder written by reid-train")
     parser.add_argument("--data", required=True, type=Path, help="folder of <swimmer id>/ crops")
     parser.add_argument("--out", required=True, type=Path, help="BUNDLE directory to write")
+    parser.add_argument("--sign", type=Path, metavar="KEY", help="Ed25519 private key (PEM)")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     setup_logging(args.verbose)
 
     def body() -> int:
-        metrics = convert_run(args.run, args.data, args.out)
+        key = load_private_key(args.sign) if args.sign else None  # before the long work
+        metrics = convert_run(args.run, args.data, args.out, key)
         print(
             f"bundle {args.out} (+ .tar.gz): int8 {metrics['size_bytes']['int8']} bytes, "
             f"accuracy drop {metrics['drop']:+.4f}, cosine mean {metrics['cosine']['mean']:.4f}"

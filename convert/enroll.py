@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from convert.bundle_writer import BundleContents, archive_path, write_bundle
 from edge.bundle import Bundle, load_bundle
@@ -27,6 +28,7 @@ from edge.embed import Embedder
 from edge.errors import BundleError, ImageError, ReidError
 from edge.identify import Identifier
 from edge.preprocess import read_rgb
+from edge.signing import load_private_key
 from train.data import list_samples
 from train.errors import TrainError
 from train.openset import Thresholds, enrollment_thresholds
@@ -108,8 +110,11 @@ def _check_out(bundle_path: Path, out: Path) -> None:
         raise ReidError(f"--out {out} would overwrite the input bundle {bundle_path}")
 
 
-def enroll(bundle_path: Path, data: Path, out: Path) -> str:
-    """Write the enrolled bundle to `out`; returns a one-line summary."""
+def enroll(
+    bundle_path: Path, data: Path, out: Path, sign_key: Ed25519PrivateKey | None = None
+) -> str:
+    """Write the enrolled bundle to `out` (signed when a key is given); returns a one-line
+    summary."""
     _check_out(bundle_path, out)
     bundle = load_bundle(bundle_path)
     arrays = _classifier_arrays(bundle)
@@ -132,7 +137,8 @@ def enroll(bundle_path: Path, data: Path, out: Path) -> str:
         npz = Path(tmp) / "classifier.npz"
         save_classifier(npz, new_arrays)
         source = f"{bundle.source_run or bundle_path} + enroll {data}"
-        write_bundle(_contents(bundle, npz, identities, thresholds, metrics, source), out)
+        contents = _contents(bundle, npz, identities, thresholds, metrics, source)
+        write_bundle(contents, out, sign_key)
     return (
         f"enrolled {', '.join(added)} from {len(enrollment.labels)} crops "
         f"({len(enrollment.skipped)} unreadable skipped); {len(identities)} identities, "
@@ -170,12 +176,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("bundle", type=Path, help="bundle directory or .tar.gz (only read)")
     parser.add_argument("--data", type=Path, required=True, help="DIR/<swimmer id>/*.jpg")
     parser.add_argument("--out", type=Path, required=True, help="the new bundle directory")
+    parser.add_argument("--sign", type=Path, metavar="KEY", help="Ed25519 private key (PEM)")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
     setup_logging(args.verbose)
 
     def body() -> int:
-        sys.stdout.write(enroll(args.bundle, args.data, args.out) + "\n")
+        key = load_private_key(args.sign) if args.sign else None
+        sys.stdout.write(enroll(args.bundle, args.data, args.out, key) + "\n")
         return 0
 
     return run_main(body)

@@ -20,8 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from edge import signing
 from edge.errors import BundleError, ReidError
 from edge.runtime import make_interpreter
+from edge.signing import load_public_key
 
 # 2: the colour signature counts the swimmer's pixels only, and a track threshold travels
 # beside the crop threshold, with how both were calibrated (edge/colour.py, edge/identity.py).
@@ -67,12 +69,18 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def load_bundle(path: str | Path) -> Bundle:
-    """The verified bundle at `path` (a directory or a .tar.gz), or a `BundleError`."""
+def load_bundle(path: str | Path, trusted_key: str | Path | None = None) -> Bundle:
+    """The verified bundle at `path` (a directory or a .tar.gz), or a `BundleError`.
+
+    With `trusted_key` (a PEM Ed25519 public key) the manifest must carry that key's signature
+    before anything else in the bundle is read (edge/signing.py)."""
     path = Path(path)
     if not path.exists():
         raise BundleError(f"{path}: bundle not found")
     root = _unpack(path) if path.is_file() else path
+    if trusted_key is not None:
+        key = load_public_key(trusted_key)
+        signing.verify(root, _manifest_bytes(root), key, trusted_key)
     manifest = _read_manifest(root)
     _verify_files(root, manifest["files"])
     bundle = _build(root, manifest)
@@ -111,12 +119,17 @@ def _safe_extract(tar: tarfile.TarFile, target: Path) -> None:
         tar.extractall(target)
 
 
-def _read_manifest(root: Path) -> dict[str, Any]:
+def _manifest_bytes(root: Path) -> bytes:
     path = root / MANIFEST
     if not path.is_file():
         raise BundleError(f"{path}: manifest not found ({root} is not a bundle)")
+    return path.read_bytes()
+
+
+def _read_manifest(root: Path) -> dict[str, Any]:
+    path = root / MANIFEST
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
+        manifest = json.loads(_manifest_bytes(root).decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise BundleError(f"{path}: not valid JSON ({error})") from error
     if not isinstance(manifest, dict):
@@ -205,13 +218,15 @@ def _verify_model_input(bundle: Bundle) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m edge.bundle verify PATH`: one line, exit 0 when the bundle is sound, else 1."""
+    """`python -m edge.bundle verify PATH [--trusted-key KEY]`: one line, exit 0 when the bundle
+    is sound (and signed with KEY's private key, when given), else 1."""
     parser = argparse.ArgumentParser(prog="python -m edge.bundle")
     parser.add_argument("action", choices=["verify"])
     parser.add_argument("path")
+    parser.add_argument("--trusted-key", help="refuse a bundle not signed for this public key")
     args = parser.parse_args(argv)
     try:
-        bundle = load_bundle(args.path)
+        bundle = load_bundle(args.path, args.trusted_key)
     except ReidError as error:
         sys.stderr.write(f"bundle invalid: {error}\n")
         return 1

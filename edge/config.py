@@ -70,6 +70,9 @@ class DetectorConfig:
 @dataclass(frozen=True)
 class BundleConfig:
     path: str = "/etc/reid-edge/bundle"  # a bundle directory or .tar.gz
+    # Once this Ed25519 public key is there (install.sh --trust), only bundles signed with its
+    # private key load; while it is absent, bundles are checked against their manifest alone.
+    trusted_key: str = "/etc/reid-edge/bundle-key.pub"
     threads: int = 1  # interpreter threads
     # No threshold here: the bundle's were calibrated on frames far from its training frames,
     # and reid-enroll recalibrates them (DESIGN.md: nothing overrides a calibrated value).

@@ -27,6 +27,7 @@ from edge.events import Event
 from edge.identify import Identifier
 from edge.notify import Notifier
 from edge.publish import Publisher
+from edge.signing import installed_key
 from edge.sources import open_source
 from edge.spool import Spool
 from edge.stats import StageTimer, cpu_temperature_c
@@ -42,7 +43,7 @@ class Daemon:
     """The stages of one camera, run frame by frame until the source ends or a stop is asked."""
 
     def __init__(self, config: Config) -> None:
-        bundle = load_bundle(config.bundle.path)
+        bundle = load_bundle(config.bundle.path, installed_key(config.bundle.trusted_key))
         self.config = config
         self.identifier = Identifier.from_bundle(bundle, config.bundle.threads)
         self.aspect = bundle.input_width / bundle.input_height
@@ -177,7 +178,7 @@ def _check_config(path: Path) -> int:
         config = load_config(path)
         if config.mqtt.tls.enabled:
             tls_context(config.mqtt.tls)
-        load_bundle(config.bundle.path)
+        load_bundle(config.bundle.path, installed_key(config.bundle.trusted_key))
     except ConfigError as error:
         sys.stderr.write(f"reid-edge: config error: {error}\n")
         return 1

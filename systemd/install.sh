@@ -2,12 +2,14 @@
 # Install, upgrade or remove the reid-edge daemon on Raspberry Pi OS 64-bit (Bookworm or later).
 #
 #   sudo systemd/install.sh [--bundle BUNDLE.tar.gz]   install or upgrade; swap in a bundle
+#   sudo systemd/install.sh --trust KEY.pub [...]      from now on, only bundles signed for KEY
 #   sudo systemd/install.sh --rollback                 put bundle.previous back
-#   sudo systemd/install.sh --uninstall [--purge]      remove (--purge: config, secrets, spool too)
+#   sudo systemd/install.sh --uninstall [--purge]      remove (--purge: config, secrets, key, spool)
 #
 # Every step compares before it writes, so a second run changes nothing. A new bundle is verified
 # (`python -m edge.bundle verify`) before anything is touched and swapped in by renames, keeping
-# the old one as bundle.previous. `--root DIR --python PY` stages the same tree under DIR without
+# the old one as bundle.previous; once a key is trusted, the verifier also requires its
+# signature, for a new bundle and for a rollback alike. `--root DIR --python PY` stages the same tree under DIR without
 # touching the running system (no apt, pip or systemctl): that is how the tests drive it.
 set -euo pipefail
 
@@ -24,11 +26,13 @@ readonly SOURCE_ITEMS=(pyproject.toml README.md edge train convert demo)
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 readonly REPO
 readonly EXAMPLE_CONFIG="$REPO/examples/reid-edge.toml"
+readonly TRUSTED_KEY=$ETC/bundle-key.pub # the config's bundle.trusted_key default
 
 ROOT=""
 PYTHON=""
 USE_PYTHON=""
 BUNDLE_ARCHIVE=""
+TRUST_KEY=""
 UNPACKED=""
 SOURCE=""
 ACTION=install
@@ -37,15 +41,18 @@ SCRATCH=()
 
 usage() {
     cat <<EOF
-usage: $PROG [--root DIR --python PY] [--bundle BUNDLE.tar.gz]
+usage: $PROG [--root DIR --python PY] [--trust KEY.pub] [--bundle BUNDLE.tar.gz]
        $PROG [--root DIR --python PY] --rollback
        $PROG [--root DIR] --uninstall [--purge]
 
   --bundle FILE  verify FILE, then make it the live bundle ($ETC/bundle); the old one is
                  kept as $ETC/bundle.previous
+  --trust KEY    install the Ed25519 public key KEY (PEM) as $TRUSTED_KEY: from then on
+                 the daemon, --bundle and --rollback refuse a bundle not signed with its
+                 private key (reid-convert/reid-enroll --sign)
   --rollback     swap $ETC/bundle and $ETC/bundle.previous
   --uninstall    remove the unit, $PREFIX and the bundles; keeps an edited config, the
-                 credentials and the event spool unless --purge is given
+                 credentials, the trusted key and the event spool unless --purge is given
   --root DIR     stage into DIR instead of / (no apt, pip or systemctl); needs --python
   --python PY    use this interpreter (which already has the package) instead of building
                  a venv; $PREFIX/venv/bin/reid-edge then links to the reid-edge beside it
@@ -73,6 +80,7 @@ parse_args() {
             --root) ROOT=$(value_of "$@"); shift ;;
             --python) USE_PYTHON=$(value_of "$@"); shift ;;
             --bundle) BUNDLE_ARCHIVE=$(value_of "$@"); shift ;;
+            --trust) TRUST_KEY=$(value_of "$@"); shift ;;
             --rollback) ACTION=rollback ;;
             --uninstall) ACTION=uninstall ;;
             --purge) PURGE=1 ;;
@@ -89,6 +97,7 @@ parse_args() {
         [ "$ACTION" = uninstall ] || [ -n "$USE_PYTHON" ] || die "--root needs --python"
     fi
     [ -z "$BUNDLE_ARCHIVE" ] || [ -f "$BUNDLE_ARCHIVE" ] || die "$BUNDLE_ARCHIVE: no such file"
+    [ -z "$TRUST_KEY" ] || [ -f "$TRUST_KEY" ] || die "$TRUST_KEY: no such file"
 }
 
 check_system() {
@@ -284,9 +293,33 @@ install_unit() {
 
 # --- Bundle ----------------------------------------------------------------------------------
 
+# trusted_key: the key bundles must be signed for (the one being installed by --trust, else
+# the installed one); prints nothing when no key is trusted.
+trusted_key() {
+    if [ -n "$TRUST_KEY" ]; then
+        printf '%s' "$TRUST_KEY"
+    elif [ -f "$(at "$TRUSTED_KEY")" ]; then
+        at "$TRUSTED_KEY"
+    fi
+}
+
 # verify_bundle PATH: the one place a bundle is judged; prints the verifier's one line.
 verify_bundle() {
-    "$PYTHON" -m edge.bundle verify "$1" 2>&1
+    local key
+    key=$(trusted_key)
+    "$PYTHON" -m edge.bundle verify "$1" ${key:+--trusted-key "$key"} 2>&1
+}
+
+# require_sound_key, then install_trust: --trust KEY must be an Ed25519 public key; it is
+# installed after the bundle checks, so a refused bundle leaves the system as it was.
+require_sound_key() {
+    local message
+    message=$("$PYTHON" -m edge.signing "$TRUST_KEY" 2>&1) || die "${message##*$'\n'}"
+}
+
+install_trust() {
+    ensure_dir "$ETC" 0755
+    install_file "$TRUST_KEY" "$TRUSTED_KEY" 0644 || true
 }
 
 require_sound_bundle() {
@@ -408,7 +441,8 @@ uninstall() {
     [ -s "$password" ] || rm -f -- "$password"
     rm -rf -- "$(at "$ETC")"/.bundle-*
     if [ $PURGE -eq 1 ]; then
-        rm -rf -- "$(at "$ETC/credentials")" "$(at "$STATE")" "$(at /var/lib/private/reid-edge)"
+        rm -rf -- "$(at "$TRUSTED_KEY")" "$(at "$ETC/credentials")" "$(at "$STATE")"
+        rm -rf -- "$(at /var/lib/private/reid-edge)"
     fi
     rmdir -- "$(at "$ETC/credentials")" "$(at "$ETC")" 2>/dev/null || true
     say "uninstalled reid-edge"
@@ -425,8 +459,10 @@ main() {
             ;;
         install)
             setup_python
-            # A bad bundle is refused before anything else on the system changes.
+            # A bad key or bundle is refused before anything else on the system changes.
+            [ -z "$TRUST_KEY" ] || require_sound_key
             [ -z "$BUNDLE_ARCHIVE" ] || require_sound_bundle "$BUNDLE_ARCHIVE"
+            [ -z "$TRUST_KEY" ] || install_trust
             install_config
             [ -z "$BUNDLE_ARCHIVE" ] || install_bundle "$BUNDLE_ARCHIVE"
             install_unit

@@ -92,6 +92,21 @@ def test_check_config_loads_the_tls_files(tmp_path: Path, bundle: Path) -> None:
     assert done.stderr.count("\n") == 1, done.stderr
 
 
+def test_an_unsigned_bundle_is_refused_once_a_key_is_trusted(tmp_path: Path, bundle: Path):
+    """The daemon (and --check-config) read bundle.trusted_key: present, it must have signed."""
+    key = tmp_path / "site.pem"
+    subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-out", key], check=True)
+    public = tmp_path / "site.pub"
+    subprocess.run(["openssl", "pkey", "-in", key, "-pubout", "-out", public], check=True)
+    config = write_config(tmp_path, bundle)
+    text = config.read_text().replace("[bundle]\n", f"[bundle]\ntrusted_key = '{public}'\n")
+    config.write_text(text)
+    for args in (["--check-config"], []):
+        done = reid_edge("--config", str(config), *args)
+        assert done.returncode != 0
+        assert "unsigned bundle" in done.stderr and done.stderr.count("\n") == 1, done.stderr
+
+
 def test_a_missing_bundle_is_one_line_and_no_traceback(tmp_path: Path) -> None:
     done = reid_edge("--config", str(write_config(tmp_path, tmp_path / "nowhere")))
     assert done.returncode != 0
