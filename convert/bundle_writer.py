@@ -112,9 +112,23 @@ def update_metrics(
 ) -> None:
     """Record reid-check's figures in the manifest (signed again when a key is given, else
     unsigned) and re-pack the archive; the files and their hashes are unchanged."""
+    update_manifest(bundle_dir, {"metrics": metrics}, sign_key=sign_key)
+
+
+def update_manifest(
+    bundle_dir: str | Path,
+    changes: dict[str, Any],
+    files: dict[str, bytes] | None = None,
+    sign_key: Ed25519PrivateKey | None = None,
+) -> None:
+    """Add `files` (hashed into the manifest) and top-level `changes` to a written bundle, sign
+    again when a key is given (else drop the signature), and re-pack the archive."""
     bundle_dir = Path(bundle_dir)
     manifest = json.loads((bundle_dir / MANIFEST).read_text(encoding="utf-8"))
-    manifest["metrics"] = metrics
+    for name, data in (files or {}).items():
+        _replace_file(bundle_dir / name, data)
+        manifest["files"][name] = sha256_file(bundle_dir / name)
+    manifest.update(changes)
     _write_manifest(bundle_dir, manifest, sign_key)
     write_archive(bundle_dir)
 

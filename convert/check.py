@@ -1,5 +1,9 @@
 """`reid-check BUNDLE --data DIR [--max-drop P]`: does int8 still identify swimmers like float?
 
+`reid-check --device BUNDLE` is the other question, asked on the Pi: does THIS device's runtime
+reproduce the host's answers on the bundle's probes? That is edge/probes.py, which needs only the
+edge install (no TensorFlow): the flag hands over to it before anything else happens.
+
 Both models run through the device's own code (edge.embed.Embedder, edge.colour.describe,
 edge.classify.Classifier) on the same crops: the later, time-split test frames of DIR, read at
 full size so resizing is part of what is compared. It reports accuracy of each and the drop, the
@@ -29,6 +33,7 @@ from edge.colour import describe
 from edge.embed import Embedder
 from edge.errors import ImageError
 from edge.preprocess import read_rgb, resize_crop
+from edge.probes import main as device_check
 from edge.runtime import runtime_name
 from train.data import list_samples, time_split
 
@@ -145,6 +150,9 @@ def default_report_path(bundle_path: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if "--device" in argv:
+        return device_check([arg for arg in argv if arg != "--device"])
     parser = argparse.ArgumentParser(prog="reid-check", description=__doc__.splitlines()[0])
     parser.add_argument("bundle", type=Path, help="bundle directory or .tar.gz")
     parser.add_argument("--data", required=True, type=Path, help="folder of <swimmer id>/ crops")

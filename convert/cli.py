@@ -114,10 +114,12 @@ def convert_run(
 ) -> dict[str, Any]:
     """The whole command; returns the check's figures (also written to the manifest, which is
     signed last when a key is given)."""
-    from convert.bundle_writer import BundleContents, update_metrics, write_bundle
-    from convert.check import evaluate
+    from convert.bundle_writer import BundleContents, update_manifest, write_bundle
+    from convert.check import evaluate, test_crops
+    from convert.probes import make_probes
     from convert.quantize import convert
     from edge.bundle import load_bundle
+    from edge.probes import PROBES
 
     run = read_run(run_dir)
     images = representative_images(data, run.height, run.width)
@@ -137,8 +139,10 @@ def convert_run(
         source_run=str(run.root.resolve()),
     )
     bundle_dir = write_bundle(contents, out)
-    metrics = evaluate(load_bundle(bundle_dir), data)
-    update_metrics(bundle_dir, metrics, sign_key)
+    bundle = load_bundle(bundle_dir)
+    metrics = evaluate(bundle, data)
+    probes, spec = make_probes(bundle, *test_crops(data))
+    update_manifest(bundle_dir, {"metrics": metrics, "probes": spec}, {PROBES: probes}, sign_key)
     return metrics
 
 

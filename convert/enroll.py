@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from convert.bundle_writer import BundleContents, archive_path, write_bundle
+from convert.bundle_writer import BundleContents, archive_path, update_manifest, write_bundle
+from convert.probes import make_probes
 from edge.bundle import Bundle, load_bundle
 from edge.classify import Classifier
 from edge.cli import run_main, setup_logging
@@ -28,6 +29,7 @@ from edge.embed import Embedder
 from edge.errors import BundleError, ImageError, ReidError
 from edge.identify import Identifier
 from edge.preprocess import read_rgb
+from edge.probes import PROBES
 from edge.signing import load_private_key
 from train.data import list_samples
 from train.errors import TrainError
@@ -139,11 +141,23 @@ def enroll(
         source = f"{bundle.source_run or bundle_path} + enroll {data}"
         contents = _contents(bundle, npz, identities, thresholds, metrics, source)
         write_bundle(contents, out, sign_key)
+    carry_probes(bundle, out, sign_key)
     return (
         f"enrolled {', '.join(added)} from {len(enrollment.labels)} crops "
         f"({len(enrollment.skipped)} unreadable skipped); {len(identities)} identities, "
         f"thresholds crop {thresholds.crop:.4f}, track {thresholds.track:.4f} -> {out}"
     )
+
+
+def carry_probes(bundle: Bundle, out: Path, sign_key: Ed25519PrivateKey | None) -> None:
+    """The input bundle's probe crops, answered again by the new gallery and thresholds (the
+    model, so the embeddings, are unchanged), into the enrolled bundle."""
+    if not bundle.probes:
+        return
+    with np.load(bundle.root / bundle.probes["file"], allow_pickle=False) as npz:
+        images, labels = list(npz["images"]), [str(label) for label in npz["labels"]]
+    probes, spec = make_probes(load_bundle(out), images, labels)
+    update_manifest(out, {"probes": spec}, {PROBES: probes}, sign_key)
 
 
 def _contents(

@@ -58,6 +58,7 @@ class Bundle:
     classifier_path: Path
     files: dict[str, str]
     metrics: dict[str, Any] = field(default_factory=dict)
+    probes: dict[str, Any] = field(default_factory=dict)  # the on-device check (edge/probes.py)
 
 
 def sha256_file(path: Path) -> str:
@@ -187,9 +188,24 @@ def _build(root: Path, manifest: dict[str, Any]) -> Bundle:
             classifier_path=root / manifest["classifier"],
             files=dict(manifest["files"]),
             metrics=dict(manifest.get("metrics") or {}),
+            probes=_probes(where, manifest),
         )
     except (KeyError, TypeError, ValueError) as error:
         raise BundleError(f"{where}: malformed field ({error})") from error
+
+
+def _probes(where: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    """The probe set's entry: optional (a bundle without one skips the on-device check), but
+    when present its file is hashed like the others and its limits are numbers."""
+    spec = manifest.get("probes")
+    if spec is None:
+        return {}
+    if not isinstance(spec, dict) or spec.get("file") not in manifest["files"]:
+        raise BundleError(f"{where}: 'probes' must name a file listed in 'files'")
+    for key in ("min_cosine", "max_score_diff"):
+        if isinstance(spec.get(key), bool) or not isinstance(spec.get(key), int | float):
+            raise BundleError(f"{where}: probes.{key} must be a number")
+    return dict(spec)
 
 
 def _colour_weight(where: Path, value: Any) -> float:
@@ -219,7 +235,11 @@ def _verify_model_input(bundle: Bundle) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m edge.bundle verify PATH [--trusted-key KEY]`: one line, exit 0 when the bundle
-    is sound (and signed with KEY's private key, when given), else 1."""
+    is sound (signed with KEY's private key, when given) and this device reproduces its probes
+    (edge/probes.py), else 1. install.sh runs it before swapping a bundle in."""
+    from edge.identify import Identifier  # both import this module: the CLI alone needs them
+    from edge.probes import require_agreement
+
     parser = argparse.ArgumentParser(prog="python -m edge.bundle")
     parser.add_argument("action", choices=["verify"])
     parser.add_argument("path")
@@ -227,12 +247,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         bundle = load_bundle(args.path, args.trusted_key)
+        report = require_agreement(bundle, Identifier.from_bundle(bundle))
     except ReidError as error:
         sys.stderr.write(f"bundle invalid: {error}\n")
         return 1
+    probes = report.summary() if report else "no probe set, not checked on this device"
     sys.stdout.write(
         f"bundle ok: {args.path} ({len(bundle.identities)} identities, "
-        f"input {bundle.input_height}x{bundle.input_width}, schema {bundle.schema})\n"
+        f"input {bundle.input_height}x{bundle.input_width}, schema {bundle.schema}; {probes})\n"
     )
     return 0
 

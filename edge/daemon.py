@@ -26,6 +26,7 @@ from edge.errors import ConfigError, ReidError
 from edge.events import Event
 from edge.identify import Identifier
 from edge.notify import Notifier
+from edge.probes import require_agreement
 from edge.publish import Publisher
 from edge.signing import installed_key
 from edge.sources import open_source
@@ -46,6 +47,7 @@ class Daemon:
         bundle = load_bundle(config.bundle.path, installed_key(config.bundle.trusted_key))
         self.config = config
         self.identifier = Identifier.from_bundle(bundle, config.bundle.threads)
+        require_agreement(bundle, self.identifier)  # this device's runtime, the host's answers
         self.aspect = bundle.input_width / bundle.input_height
         self.detector = make_detector(config.detector)
         self.tracker: Tracker | None = None  # made at the first frame, when its width is known
@@ -178,7 +180,8 @@ def _check_config(path: Path) -> int:
         config = load_config(path)
         if config.mqtt.tls.enabled:
             tls_context(config.mqtt.tls)
-        load_bundle(config.bundle.path, installed_key(config.bundle.trusted_key))
+        bundle = load_bundle(config.bundle.path, installed_key(config.bundle.trusted_key))
+        require_agreement(bundle, Identifier.from_bundle(bundle))
     except ConfigError as error:
         sys.stderr.write(f"reid-edge: config error: {error}\n")
         return 1

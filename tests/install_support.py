@@ -112,13 +112,20 @@ def tiny_model() -> bytes:
 @pytest.fixture(scope="module")
 def bundles(tmp_path_factory) -> dict[str, Path]:
     """Two sound bundle archives ("a", "b") that differ, written by the real bundle writer; the
-    model is untrained (verify checks hashes and shapes, not accuracy)."""
+    model is untrained and there is no probe set (verify checks hashes, shapes and that the
+    classifier loads, not accuracy)."""
     pytest.importorskip("edge.bundle")
     writer = pytest.importorskip("convert.bundle_writer")
+    svm = pytest.importorskip("train.svm")
+    np = pytest.importorskip("numpy")
     flatbuffer = tiny_model()
     root = tmp_path_factory.mktemp("bundles")
     classifier = root / "classifier.npz"
-    classifier.write_bytes(b"arrays are not read by verify")
+    gallery = np.random.default_rng(0).normal(size=(8, 128))
+    gallery /= np.linalg.norm(gallery, axis=1, keepdims=True)
+    labels = ["1", "2"] * 4
+    arrays = svm.export_classifier(svm.fit_classifier(gallery, labels), gallery, labels)
+    svm.save_classifier(classifier, arrays)
     made = {}
     for name, threshold in (("a", 0.5), ("b", 0.7)):
         contents = writer.BundleContents(
@@ -129,7 +136,7 @@ def bundles(tmp_path_factory) -> dict[str, Path]:
             width=WIDTH,
             embedding_size=128,
             colour_weight=0.0,
-            identities={"1": "Swimmer 1"},
+            identities={"1": "Swimmer 1", "2": "Swimmer 2"},
             unknown_threshold=threshold,
             track_threshold=threshold,
             calibration={"method": "test"},
