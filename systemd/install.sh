@@ -66,6 +66,9 @@ die() {
 }
 at() { printf '%s%s' "$ROOT" "$1"; }
 live() { [ -z "$ROOT" ]; }
+# On a Pi systemd is always there; in an image being prepared (a chroot, `make pi-check`) it is
+# not, and the unit is then enabled by a link as for --root, which check_system says once.
+with_systemd() { live && command -v systemctl >/dev/null; }
 cleanup() { [ ${#SCRATCH[@]} -eq 0 ] || rm -rf -- "${SCRATCH[@]}"; }
 trap cleanup EXIT
 
@@ -107,7 +110,8 @@ check_system() {
     # so `uname -m` says aarch64 there.
     [ "$(getconf LONG_BIT)" = 64 ] ||
         die "32-bit OS: LiteRT has no wheels for it; flash Raspberry Pi OS (64-bit)"
-    command -v systemctl >/dev/null || die "systemd is required"
+    with_systemd || say "systemctl not found (a chroot or an image, not a booted Pi):" \
+        "the unit is enabled by a link and nothing is started"
 }
 
 # --- Writing only what differs ---------------------------------------------------------------
@@ -207,9 +211,19 @@ install_apt_packages() {
         dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || missing+=("$pkg")
     done
     [ ${#missing[@]} -eq 0 ] && return 0
-    say "apt: installing ${missing[*]}"
     apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    local available=()
+    for pkg in "${missing[@]}"; do
+        if apt-cache show "$pkg" >/dev/null 2>&1; then
+            available+=("$pkg")
+        else  # python3-picamera2 exists only in Raspberry Pi OS's archive
+            say "apt: $pkg is not in this system's package sources: skipped" \
+                "(Raspberry Pi OS has it; without it the camera source is unavailable)"
+        fi
+    done
+    [ ${#available[@]} -eq 0 ] && return 0
+    say "apt: installing ${available[*]}"
+    apt-get install -y -qq --no-install-recommends "${available[@]}"
 }
 
 # `.[edge]` brings ai-edge-litert, which has aarch64 wheels for CPython 3.10-3.13. Where it has
@@ -276,7 +290,7 @@ install_unit() {
     ensure_dir "$WANTS_DIR" 0755
     local changed=0
     install_file "$REPO/systemd/$UNIT" "$UNIT_DIR/$UNIT" 0644 && changed=1
-    if live; then
+    if with_systemd; then
         [ $changed -eq 0 ] || systemctl daemon-reload
         systemctl is-enabled --quiet "$UNIT" || systemctl enable "$UNIT"
         if [ ! -d "$ETC/bundle" ]; then
@@ -411,7 +425,7 @@ rollback_bundle() {
 
 # restart_service: restart an enabled service (waits for READY=1); false when it fails to start.
 restart_service() {
-    live || return 0
+    with_systemd || return 0
     systemctl is-enabled --quiet "$UNIT" || return 0
     systemctl restart "$UNIT"
 }
@@ -419,11 +433,11 @@ restart_service() {
 # --- Uninstall -------------------------------------------------------------------------------
 
 uninstall() {
-    if live; then
+    if with_systemd; then
         systemctl disable --now "$UNIT" 2>/dev/null || true
     fi
     rm -f -- "$(at "$WANTS_DIR/$UNIT")" "$(at "$UNIT_DIR/$UNIT")"
-    if live; then
+    if with_systemd; then
         systemctl daemon-reload
     fi
     local config example
