@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint format bench clean
+.PHONY: setup demo test lint format bench pi-check clean
 
 setup: $(VENV)/.installed
 
@@ -31,6 +31,11 @@ format: setup
 
 bench: setup
 	$(BIN)/python bench/run_all.py
+
+# The edge install on arm64 under emulation (root; bench/pi_check.py): uses the demo's bundle.
+pi-check: setup
+	test -f demo-out/bundle/manifest.json || $(MAKE) demo
+	$(BIN)/python bench/pi_check.py --bundle demo-out/bundle
 
 clean:
 	rm -rf $(VENV) demo-out runs .pytest_cache .ruff_cache

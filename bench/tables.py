@@ -225,6 +225,33 @@ def drift_whole_crops(data: dict) -> str:
     )
 
 
+def pi_check(data: dict) -> str:
+    """What `make pi-check` verified on arm64 under emulation (times are not a Pi's)."""
+    probes, identify, fallback = data["probes"], data["identify"], data["tflite_runtime"]
+    daemon = data["daemon"]
+    rows = [
+        ["bundle probes, int8 cosine to x86-64 (min / mean)",
+         f"{probes['cosine_min']:.4f} / {probes['cosine_mean']:.4f} ({probes['probes']} probes)"],
+        ["bundle probes, score difference (max)", f"{probes['score_diff_max']:.4f}"],
+        ["reid-identify, same swimmer as x86-64",
+         f"{_pct(identify['agreement'])} of {identify['crops']} crops"],
+        ["reid-identify, score difference (max)", f"{identify['max_score_diff']:.4f}"],
+        [f"{fallback['runtime']} against LiteRT, same swimmer",
+         f"{_pct(fallback['agreement'])} (max score difference {fallback['max_score_diff']:.4f})"],
+        ["reid-edge to the host's Mosquitto: events, named tracks",
+         f"{daemon['arm64']['events']} events, {daemon['arm64']['named_tracks']} tracks "
+         f"({'the same names' if daemon['same_names'] else 'NOT the same names'} as x86-64)"],
+    ]  # fmt: skip
+    minutes = sum(data["steps_s"].values()) / 60
+    return (
+        "### arm64 under emulation (`make pi-check`)\n\n"
+        f"{' '.join(data['arm64'])} (Debian Bookworm, qemu-user-static on {data['cpu']}); "
+        f"install.sh ran as on a Pi, apt and pip for real; {len(data['failures'])} check(s) "
+        f"failed; the whole check took {minutes:.0f} min here, emulated, which says nothing "
+        "of a Pi's speed.\n\n" + _table(["check", "result"], rows)
+    )
+
+
 RENDERERS: dict[str, Callable[[dict], str]] = {
     "drift": drift,
     "drift_whole_crops": drift_whole_crops,
@@ -233,6 +260,7 @@ RENDERERS: dict[str, Callable[[dict], str]] = {
     "open_set": open_set,
     "pipeline": pipeline,
     "soak": soak,
+    "pi_check": pi_check,
 }
 
 

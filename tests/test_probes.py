@@ -138,3 +138,28 @@ def test_the_refusal_names_the_probe_and_by_how_much() -> None:
     assert report([0.99, 0.99], [0.06, 0.0]).problem == (
         "probe 0 (swimmer 1): score 0.0600 from the host's, more than 0.05"
     )
+
+
+@pytest.mark.parametrize(("margin", "refused"), [(1.0, True), (0.0, False)])
+def test_a_changed_answer_counts_only_where_the_host_had_room(
+    converted, tmp_path, margin, refused
+) -> None:
+    """The recorded answer says another swimmer: with a wide host margin that is a refusal; on
+    a knife edge (margin 0) either answer is fair on another instruction set."""
+    _, bundle = converted
+    copy = Path(shutil.copytree(bundle, tmp_path / "bundle"))
+    with np.load(copy / "probes.npz") as npz:
+        probes = {key: npz[key] for key in npz.files}
+    probes["answers"] = np.roll(probes["answers"], PER_SWIMMER)  # each probe: another swimmer
+    probes["margins"] = np.full(len(probes["margins"]), margin)
+    np.savez(copy / "probes.npz", **probes)
+    manifest = json.loads((copy / MANIFEST).read_text())
+    manifest["files"]["probes.npz"] = sha256_file(copy / "probes.npz")
+    (copy / MANIFEST).write_text(json.dumps(manifest))
+    loaded = load_bundle(copy)
+    if refused:
+        with pytest.raises(BundleError, match="answered otherwise than on the host"):
+            require_agreement(loaded, Identifier.from_bundle(loaded))
+    else:
+        report = require_agreement(loaded, Identifier.from_bundle(loaded))
+        assert report is not None and report.problem is None
