@@ -35,7 +35,7 @@ bench: setup
 # The edge install on arm64 under emulation (root; bench/pi_check.py): uses the demo's bundle.
 pi-check: setup
 	test -f demo-out/bundle/manifest.json || $(MAKE) demo
-	$(BIN)/python bench/pi_check.py --bundle demo-out/bundle
+	$(BIN)/python bench/pi_check.py --bundle demo-out/bundle --data demo-out/known
 
 clean:
 	rm -rf $(VENV) demo-out runs .pytest_cache .ruff_cache

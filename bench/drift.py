@@ -30,8 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
-import platform
 import tempfile
 import time
 from dataclasses import replace
@@ -39,6 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+from machine import cpu_name
 
 from convert.quantize import convert, representative_indices
 from edge.classify import Classifier
@@ -105,15 +104,6 @@ def int8_embeddings(data: dict, train_rows: np.ndarray, recipe: Recipe, tmp: Pat
     embedder = Embedder(path, recipe.height, recipe.width)
     info = {"train_seconds": round(seconds, 1), "final_loss": round(history["loss"][-1], 4)}
     return {"embeddings": embedder.embed_pixels(x), **info}
-
-
-def cpu_name() -> str:
-    """The CPU's model name (lscpu's), so that training times can be compared."""
-    cpuinfo = Path("/proc/cpuinfo")
-    for line in cpuinfo.read_text().splitlines() if cpuinfo.exists() else []:
-        if line.startswith("model name"):
-            return f"{line.split(':', 1)[1].strip()}, {os.cpu_count()} cores"
-    return f"{platform.machine()}, {os.cpu_count()} cores"
 
 
 def embeddings_for(name: str, data, rows, recipe, args, tmp: Path) -> dict:

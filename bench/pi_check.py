@@ -30,7 +30,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.drift import cpu_name  # noqa: E402
+from machine import cpu_name  # noqa: E402
+
 from demo.broker import start_broker  # noqa: E402
 from demo.run import later_frames  # noqa: E402
 from edge.config import render_toml  # noqa: E402
@@ -248,7 +249,8 @@ def _named(events: list[dict]) -> dict[int, str | None]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bundle", type=Path, default=REPO / "demo-out" / "bundle")
-    parser.add_argument("--data", type=Path, default=REPO.parent / "shared/data/swimmers")
+    parser.add_argument("--data", type=Path, default=REPO / "demo-out" / "known",
+                        help="crops of the bundle's swimmers (held-out ones used)")  # fmt: skip
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
@@ -256,6 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.bundle / "manifest.json").is_file():
         raise SystemExit(f"pi-check: no bundle at {args.bundle} (make demo writes one)")
     check = Check()
+    check.figures |= {"bundle": str(args.bundle), "data": str(args.data)}
     work = Path(os.environ.get("TMPDIR", "/tmp")) / "reid-pi-check"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
