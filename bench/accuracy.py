@@ -62,7 +62,7 @@ def ce_cnn(x_train, y_train, x_test, recipe) -> list[str]:
 
 
 def triplet_svm(x_train, y_train, x_test, recipe) -> list[str]:
-    """The shipped method: the CNN sees crops cut down to their swimmers (edge/colour.py)."""
+    """The shipped method: the CNN sees crops cut down to their swimmers (edge/vision/colour.py)."""
     x_train, x_test = flatten_water(x_train), flatten_water(x_test)
     model, _ = train_embedder(x_train, y_train, recipe, progress=False)
     w = DEFAULT_COLOUR_WEIGHT

@@ -4,8 +4,8 @@ The protocol is train/drift.py's: per swimmer, the CNN, the SVM and the gallery 
 the earliest half of its frames; after a 10-frame gap the rest is cut into three bins, nearest
 first. The thresholds are calibrated as reid-train calibrates a bundle's (train.openset) on the
 middle bin; every design choice is made on the farthest. Everything after training runs the
-device's code on the int8 model: edge.embed (crops cut down to the swimmer), edge.colour,
-edge.classify and edge.identity.
+device's code on the int8 model: edge.vision.embed (crops cut down to the swimmer),
+edge.vision.colour, edge.vision.classify and edge.identity.
 
 Per bin, with every swimmer known:
 - crops: closed-set accuracy (the SVM's answer), right with "unknown" counted wrong, answered
@@ -40,10 +40,10 @@ import numpy as np
 from machine import cpu_name
 
 from convert.quantize import convert, representative_indices
-from edge.classify import Classifier
-from edge.colour import describe
-from edge.embed import Embedder
 from edge.identity import name_tracks
+from edge.vision.classify import Classifier
+from edge.vision.colour import describe
+from edge.vision.embed import Embedder
 from train.data import list_samples, load_images
 from train.descriptor import DEFAULT_COLOUR_WEIGHT, flatten_water, histogram_features
 from train.drift import (
@@ -207,7 +207,7 @@ def stranger_bin(clf, thresholds, descriptors, labels, stranger, rng) -> dict:
 
 
 def describe_as_shipped(embeddings: np.ndarray, data: dict, weight: float) -> np.ndarray:
-    """edge.colour.describe, or for --whole-crops the descriptor before the swimmer-only one:
+    """edge.vision.colour.describe, or for --whole-crops the descriptor before the swimmer-only one:
     the embedding beside a histogram of the whole crop."""
     if not data["whole_crops"] or weight == 0:
         return describe(embeddings, data["pixels"], weight)
@@ -330,7 +330,7 @@ def main() -> int:
             "calibration": "thresholds as reid-train sets them, on the middle bin",
             "track": f"every run of {TRACK_LENGTH} consecutive crops, by its mean descriptor",
             "sessions": f"{SESSIONS} random sessions per bin, one track per swimmer present",
-            "embeddings": "int8 model through edge.embed (crops cut down to the swimmer)",
+            "embeddings": "int8 model through edge.vision.embed (crops cut down to the swimmer)",
         },
         "bin_crops": [len(rows) for rows in data["bins"]],
         "recipe": recipe.to_dict(),

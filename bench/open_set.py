@@ -4,7 +4,7 @@ Leave-one-identity-out on the real crops with the time split (train.run.make_spl
 identity U: train the CNN on the others' earlier training frames (the last 20 % of each one's
 training frames, after a 10-frame gap, are kept from the CNN to calibrate the threshold, see
 train.openset), fit the SVM on all their training frames, then measure with
-edge.classify.Classifier:
+edge.vision.classify.Classifier:
   (a) U's crops (all of them) answered unknown          target >= 90 %
   (b) known swimmers' later frames answered unknown     target <=  2 %
 then enroll U from its earlier frames (convert.enroll.refit: no CNN retraining) and measure
@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from convert.enroll import refit
-from edge.classify import Classifier
+from edge.vision.classify import Classifier
 from train.data import load_images, time_split
 from train.descriptor import DEFAULT_COLOUR_WEIGHT, describe, flatten_water
 from train.fit import Recipe, configure_threads, embed, train_embedder

@@ -54,9 +54,9 @@ OUT = REPO / "bench" / "results" / "pi_check.json"
 PROBE_FIGURES = """
 import json
 from edge.bundle import load_bundle
-from edge.identify import Identifier
+from edge.vision.identify import Identifier
 from edge.probes import run_probes
-from edge.runtime import runtime_name
+from edge.vision.runtime import runtime_name
 bundle = load_bundle("{bundle}")
 report = run_probes(bundle, Identifier.from_bundle(bundle))
 print(json.dumps({{"runtime": runtime_name(), "probes": len(report.labels),
@@ -176,7 +176,7 @@ def identify(crops: list[Path], check: Check) -> None:
         deps = "paho-mqtt opencv-python-headless cryptography 'numpy<2'"
         inside(f"python3 -m venv --system-site-packages {TFLITE_VENV} && {pip} --no-deps {SRC} "
                f"&& {pip} {deps} {TFLITE_RUNTIME}")  # fmt: skip
-    runtime = inside(f"{TFLITE_VENV}/bin/python -c 'from edge.runtime import runtime_name; "
+    runtime = inside(f"{TFLITE_VENV}/bin/python -c 'from edge.vision.runtime import runtime_name; "
                      "print(runtime_name())'").stdout.strip()  # fmt: skip
     fallback = _answers(inside(f"{TFLITE_VENV}/bin/{command}").stdout)
     check.figures["tflite_runtime"] = {"runtime": runtime, **_compare(arm, fallback)}

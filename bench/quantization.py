@@ -37,9 +37,9 @@ from ai_edge_litert.interpreter import Interpreter, OpResolverType  # noqa: E402
 from convert.check import cosine_stats, median_ms, test_crops  # noqa: E402
 from convert.cli import convert_run, read_run, representative_images  # noqa: E402
 from convert.quantize import EMBEDDING_LAYER, quiet_convert, to_float32, to_int8  # noqa: E402
-from edge.classify import Classifier  # noqa: E402
-from edge.colour import describe, flatten_water  # noqa: E402
-from edge.preprocess import dequantize, l2_normalize, quantize, resize_crop  # noqa: E402
+from edge.vision.classify import Classifier  # noqa: E402
+from edge.vision.colour import describe, flatten_water  # noqa: E402
+from edge.vision.preprocess import dequantize, l2_normalize, quantize, resize_crop  # noqa: E402
 
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "swimmers"
 DEFAULT_OUT = REPO / "bench" / "results" / "quantization.json"

@@ -4,12 +4,12 @@
 reproduce the host's answers on the bundle's probes? That is edge/probes.py, which needs only the
 edge install (no TensorFlow): the flag hands over to it before anything else happens.
 
-Both models run through the device's own code (edge.embed.Embedder, edge.colour.describe,
-edge.classify.Classifier) on the same crops: the later, time-split test frames of DIR, read at
-full size so resizing is part of what is compared. It reports accuracy of each and the drop, the
-cosine between float and int8 embeddings, per-crop latency (one thread, median, both models
-interleaved in this one process so a busy machine slows both alike), and model sizes. Exit 1
-when the drop exceeds P.
+Both models run through the device's own code (edge.vision.embed.Embedder,
+edge.vision.colour.describe, edge.vision.classify.Classifier) on the same crops: the later,
+time-split test frames of DIR, read at full size so resizing is part of what is compared. It
+reports accuracy of each and the drop, the cosine between float and int8 embeddings, per-crop
+latency (one thread, median, both models interleaved in this one process so a busy machine slows
+both alike), and model sizes. Exit 1 when the drop exceeds P.
 """
 
 from __future__ import annotations
@@ -27,14 +27,14 @@ import numpy as np
 
 from convert.cli import ConvertError, run_host_main
 from edge.bundle import Bundle, load_bundle
-from edge.classify import Classifier
 from edge.cli import setup_logging
-from edge.colour import describe
-from edge.embed import Embedder
 from edge.errors import ImageError
-from edge.preprocess import read_rgb, resize_crop
 from edge.probes import main as device_check
-from edge.runtime import runtime_name
+from edge.vision.classify import Classifier
+from edge.vision.colour import describe
+from edge.vision.embed import Embedder
+from edge.vision.preprocess import read_rgb, resize_crop
+from edge.vision.runtime import runtime_name
 from train.data import list_samples, time_split
 
 log = logging.getLogger(__name__)

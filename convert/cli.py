@@ -87,7 +87,7 @@ def representative_images(data: str | Path, height: int, width: int) -> np.ndarr
         raise ConvertError(f"{data}: no training-side crops to calibrate int8 with")
     chosen = representative_indices([s.identity for s in train], REPRESENTATIVE_SIZE)
     images, _, _ = load_images([train[i] for i in chosen], height, width)
-    return flatten_water(images)  # as the model sees crops (edge.colour.flatten_water)
+    return flatten_water(images)  # as the model sees crops (edge.vision.colour.flatten_water)
 
 
 def load_embedder(run: RunInfo) -> Any:

@@ -1,7 +1,7 @@
 """`reid-enroll BUNDLE --data DIR --out BUNDLE2`: add or replace swimmers without retraining.
 
 The crops in DIR/<swimmer id>/ are described by the bundle's own int8 model and colour weight
-through the device's code (`edge.identify.Identifier`), so the gallery holds exactly what the
+through the device's code (`edge.vision.identify.Identifier`), so the gallery holds exactly what the
 Pi will compute. Those
 identities replace any of the same id in the gallery, the SVM is refitted on the whole gallery
 (same kernel, default C: the bundle does not record C) and the open-set thresholds
@@ -23,14 +23,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from convert.bundle_writer import BundleContents, archive_path, update_manifest, write_bundle
 from convert.probes import make_probes
 from edge.bundle import Bundle, load_bundle
-from edge.classify import Classifier
 from edge.cli import run_main, setup_logging
-from edge.embed import Embedder
 from edge.errors import BundleError, ImageError, ReidError
-from edge.identify import Identifier
-from edge.preprocess import read_rgb
 from edge.probes import PROBES
 from edge.signing import load_private_key
+from edge.vision.classify import Classifier
+from edge.vision.embed import Embedder
+from edge.vision.identify import Identifier
+from edge.vision.preprocess import read_rgb
 from train.data import list_samples
 from train.errors import TrainError
 from train.openset import Thresholds, enrollment_thresholds

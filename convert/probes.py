@@ -14,11 +14,11 @@ from typing import Any
 import numpy as np
 
 from edge.bundle import Bundle
-from edge.embed import Embedder
-from edge.identify import Identifier
-from edge.preprocess import resize_crop
 from edge.probes import PROBES, UNKNOWN
-from edge.runtime import runtime_name
+from edge.vision.embed import Embedder
+from edge.vision.identify import Identifier
+from edge.vision.preprocess import resize_crop
+from edge.vision.runtime import runtime_name
 from train.openset import DEVICE_SCORE_MARGIN
 
 PER_SWIMMER = 3

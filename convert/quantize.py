@@ -2,7 +2,7 @@
 
 Measured on the real crops (bench/quantization.py, bench/results/quantization.json):
 - The cut. The graph ends at the Dense "embedding" layer and the device normalises in numpy
-  (edge.preprocess.l2_normalize): a unit-norm output shares one int8 scale over 128 values in
+  (edge.vision.preprocess.l2_normalize): a unit-norm output shares one int8 scale over 128 values in
   [-1, 1] and an int8 L2 normalisation is a known accuracy trap; with Keras 3 / TF 2.21 the
   converter also leaves "l2_norm" as five float ops outside the int8 graph, a second delegate
   partition for nothing.
@@ -14,7 +14,8 @@ Measured on the real crops (bench/quantization.py, bench/results/quantization.js
   costs nothing: on XNNPACK that layer is no faster in int8 (3 input channels), and the model
   is 1 KB larger. Every other op (5 convs, pools, mean, dense) is int8.
 So the model takes float32 raw pixels 0..255 and returns the float32 "embedding" (a QUANTIZE
-after the first conv, a DEQUANTIZE at the end); edge.embed reads the I/O types from the model.
+after the first conv, a DEQUANTIZE at the end); edge.vision.embed reads the I/O types from the
+model.
 """
 
 from __future__ import annotations

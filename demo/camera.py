@@ -18,9 +18,9 @@ from pathlib import Path
 import cv2
 
 from edge.config import DetectorConfig, SourceConfig
-from edge.crop import cut_crops
-from edge.detect import make_detector
 from edge.sources import open_source
+from edge.vision.crop import cut_crops
+from edge.vision.detect import make_detector
 
 READ_TIMEOUT_S = 1.0
 

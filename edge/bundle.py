@@ -22,11 +22,12 @@ from typing import Any
 
 from edge import signing
 from edge.errors import BundleError, ReidError
-from edge.runtime import make_interpreter
 from edge.signing import load_public_key
+from edge.vision.runtime import make_interpreter
 
 # 2: the colour signature counts the swimmer's pixels only, and a track threshold travels
-# beside the crop threshold, with how both were calibrated (edge/colour.py, edge/identity.py).
+# beside the crop threshold, with how both were calibrated (edge/vision/colour.py,
+# edge/identity.py).
 SCHEMA_VERSION = 2
 MANIFEST = "manifest.json"
 _REQUIRED = ("schema", "input", "embedding_size", "identities", "unknown_threshold", "model")
@@ -52,7 +53,7 @@ class Bundle:
     unknown_threshold: float  # a single crop below it is unknown (reid-identify)
     track_threshold: float  # a track's mean descriptor below it is unknown (the daemon)
     calibration: dict[str, Any]  # how both thresholds were set: frames, quantile, counts
-    colour_weight: float  # edge.colour: the signature's share of the descriptor (0: none)
+    colour_weight: float  # edge.vision.colour: the signature's share of the descriptor (0: none)
     model_path: Path
     float_model_path: Path
     classifier_path: Path
@@ -237,8 +238,8 @@ def main(argv: list[str] | None = None) -> int:
     """`python -m edge.bundle verify PATH [--trusted-key KEY]`: one line, exit 0 when the bundle
     is sound (signed with KEY's private key, when given) and this device reproduces its probes
     (edge/probes.py), else 1. install.sh runs it before swapping a bundle in."""
-    from edge.identify import Identifier  # both import this module: the CLI alone needs them
     from edge.probes import require_agreement
+    from edge.vision.identify import Identifier  # both import this module: the CLI alone needs them
 
     parser = argparse.ArgumentParser(prog="python -m edge.bundle")
     parser.add_argument("action", choices=["verify"])

@@ -19,21 +19,21 @@ from pathlib import Path
 from edge.bundle import load_bundle
 from edge.cli import run_main, setup_logging
 from edge.config import Config, load_config
-from edge.connection import tls_context
-from edge.crop import cut_crops
-from edge.detect import make_detector
 from edge.errors import ConfigError, ReidError
-from edge.events import Event
-from edge.identify import Identifier
+from edge.mqtt.connection import tls_context
+from edge.mqtt.events import Event
+from edge.mqtt.publish import Publisher
+from edge.mqtt.spool import Spool
 from edge.notify import Notifier
 from edge.probes import require_agreement
-from edge.publish import Publisher
 from edge.signing import installed_key
 from edge.sources import open_source
-from edge.spool import Spool
 from edge.stats import StageTimer, cpu_temperature_c
 from edge.track import TrackChange, Tracker
 from edge.types import Frame
+from edge.vision.crop import cut_crops
+from edge.vision.detect import make_detector
+from edge.vision.identify import Identifier
 
 log = logging.getLogger(__name__)
 

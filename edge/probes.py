@@ -26,11 +26,11 @@ import numpy as np
 
 from edge.bundle import Bundle, load_bundle
 from edge.cli import run_main, setup_logging
-from edge.colour import describe
 from edge.config import BundleConfig
 from edge.errors import BundleError
-from edge.identify import Identifier
 from edge.signing import installed_key
+from edge.vision.colour import describe
+from edge.vision.identify import Identifier
 
 log = logging.getLogger(__name__)
 

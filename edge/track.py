@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 MAX_JUMP_BOXES = 1.0  # a centroid match may move at most this many box sizes
 
 # Names the tracks whose mean descriptors are the rows, given whom each holds now:
-# edge.identify.Identifier.name_tracks.
+# edge.vision.identify.Identifier.name_tracks.
 Namer = Callable[[np.ndarray, list[str | None]], list[Naming]]
 
 

@@ -10,9 +10,9 @@ import sys
 import time
 
 from edge.config import DeviceConfig, MqttConfig
-from edge.events import Event
-from edge.publish import Publisher
-from edge.spool import Spool
+from edge.mqtt.events import Event
+from edge.mqtt.publish import Publisher
+from edge.mqtt.spool import Spool
 
 
 def main() -> None:

@@ -16,8 +16,8 @@ from __future__ import annotations
 import sys
 import threading
 
-from edge.events import Event
-from edge.spool import Spool
+from edge.mqtt.events import Event
+from edge.mqtt.spool import Spool
 
 CHECKPOINT_PAGES = 4  # SQLite's default is 1000: checkpoint often, so kills land in them
 BOUND = 5  # max_events of the before-commit spool

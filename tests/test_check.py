@@ -10,8 +10,8 @@ from tiny_bundle import build_bundle
 
 from convert.bundle_writer import archive_path
 from convert.check import accuracy, cosine_stats, main
-from edge.classify import Classifier
 from edge.types import Prediction
+from edge.vision.classify import Classifier
 
 
 @pytest.fixture(scope="module")

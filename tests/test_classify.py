@@ -1,4 +1,5 @@
-"""edge.classify reproduces scikit-learn's SVC exactly, and answers "unknown" on weak evidence."""
+"""edge.vision.classify reproduces scikit-learn's SVC exactly, and answers "unknown" on weak
+evidence."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from sklearn.datasets import make_blobs
 
 import train.openset
 import train.svm
-from edge.classify import CLASSIFIER_KEYS, SCORE_NEIGHBOURS, Classifier, _votes
 from edge.errors import BundleError
+from edge.vision.classify import CLASSIFIER_KEYS, SCORE_NEIGHBOURS, Classifier, _votes
 from train.svm import export_classifier, fit_classifier, l2_normalize, save_classifier
 
 

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from tiny_bundle import build_bundle
 
-from edge import colour
 from edge.bundle import load_bundle
 from edge.errors import BundleError
-from edge.identify import Identifier
-from edge.identify import main as identify_main
+from edge.vision import colour
+from edge.vision.identify import Identifier
+from edge.vision.identify import main as identify_main
 from train import descriptor
 
 

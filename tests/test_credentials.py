@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from edge.config import MqttConfig
-from edge.credentials import CREDENTIALS_DIRECTORY, read_password
 from edge.errors import ConfigError
+from edge.mqtt.credentials import CREDENTIALS_DIRECTORY, read_password
 
 SECRET = "s3cret-Pa55"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edge.crop import MARGIN, crop_window, cut_crops
 from edge.types import Box, Detection, Frame
+from edge.vision.crop import MARGIN, crop_window, cut_crops
 
 ASPECT = 180 / 280
 W, H = 1280, 720

@@ -13,7 +13,7 @@ from broker import Collector, wait_until
 from tiny_bundle import build_bundle
 
 from edge.config import DeviceConfig, SpoolConfig, render_toml
-from edge.spool import Spool
+from edge.mqtt.spool import Spool
 from train.poolsim import sequences_from_folder, simulate_pool
 
 REID_EDGE = str(Path(sys.executable).parent / "reid-edge")

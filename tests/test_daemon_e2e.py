@@ -18,7 +18,7 @@ from pipeline_support import BIN, QUIET_TF, Pool, daemon_config
 
 from demo.run import STRANGER
 from demo.score import score_tracks
-from edge.events import event_schema
+from edge.mqtt.events import event_schema
 from train.data import list_samples
 
 pytestmark = pytest.mark.slow

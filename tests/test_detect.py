@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from edge.config import DetectorConfig
-from edge.detect import SsdDetector, WaterDetector, make_detector
 from edge.errors import ConfigError, ModelError
 from edge.types import Box
+from edge.vision.detect import SsdDetector, WaterDetector, make_detector
 
 W, H, LANES = 1280, 720, 8
 LANE = W / LANES
@@ -259,7 +259,7 @@ def test_water_colour_is_measured_not_assumed() -> None:
 
 
 def test_a_frame_that_is_not_a_pool_gives_nothing_and_says_so_once(caplog) -> None:
-    caplog.set_level(logging.INFO, logger="edge.detect")
+    caplog.set_level(logging.INFO, logger="edge.vision.detect")
     detector = WaterDetector(DetectorConfig())
     grey = np.full((H, W, 3), 128, np.uint8)
     swimmer(grey, 200, 300)

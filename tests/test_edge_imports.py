@@ -30,11 +30,11 @@ class Blocker:
 
 sys.meta_path.insert(0, Blocker())
 import edge
-for module in pkgutil.iter_modules(edge.__path__):
-    importlib.import_module(f"edge.{{module.name}}")
+for module in pkgutil.walk_packages(edge.__path__, "edge."):
+    importlib.import_module(module.name)
 import numpy as np
-from edge.embed import Embedder
-from edge.runtime import runtime_name
+from edge.vision.embed import Embedder
+from edge.vision.runtime import runtime_name
 out = Embedder({model!r}, {height}, {width}).embed([np.full((30, 20, 3), 90, np.uint8)])
 assert out.shape == (1, 128), out.shape
 leaked = sorted(m for m in sys.modules if m.split(".")[0] in BLOCKED)
@@ -45,7 +45,7 @@ print("ok", runtime_name())
 
 def test_edge_imports_and_embeds_with_host_packages_blocked(tmp_path):
     from convert.quantize import convert
-    from edge.preprocess import resize_crop
+    from edge.vision.preprocess import resize_crop
 
     images = np.stack([resize_crop(crop(i, 1), HEIGHT, WIDTH) for i in IDENTITIES])
     with contextlib.redirect_stdout(io.StringIO()):

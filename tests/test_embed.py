@@ -1,4 +1,4 @@
-"""edge.embed and edge.preprocess: the device's path from crops to unit embeddings."""
+"""edge.vision.embed and edge.vision.preprocess: the device's path from crops to unit embeddings."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from tiny_bundle import HEIGHT, IDENTITIES, WIDTH, crop, tiny_embedder
 
-from edge.colour import flatten_water
-from edge.embed import MAX_BATCH, Embedder
 from edge.errors import ImageError, ModelError
-from edge.preprocess import dequantize, l2_normalize, quantize, read_rgb, resize_crop
+from edge.vision.colour import flatten_water
+from edge.vision.embed import MAX_BATCH, Embedder
+from edge.vision.preprocess import dequantize, l2_normalize, quantize, read_rgb, resize_crop
 
 
 @pytest.fixture(scope="module")

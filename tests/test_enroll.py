@@ -14,10 +14,10 @@ from convert.bundle_writer import BundleContents, write_bundle
 from convert.enroll import MIN_ENROLL_CROPS, main
 from convert.quantize import convert
 from edge.bundle import load_bundle
-from edge.classify import Classifier
-from edge.colour import describe, descriptor_size
-from edge.embed import Embedder
-from edge.identify import Identifier
+from edge.vision.classify import Classifier
+from edge.vision.colour import describe, descriptor_size
+from edge.vision.embed import Embedder
+from edge.vision.identify import Identifier
 from train.openset import calibrate
 from train.svm import export_classifier, fit_classifier, save_classifier
 
@@ -66,7 +66,7 @@ def _write_crops(root: Path, identity: str, frames: range) -> None:
 @pytest.fixture(scope="module", params=[0.0, 0.5], ids=["embedding", "with-colour"])
 def bundle(request, tmp_path_factory) -> Path:
     """A real (tiny, untrained) int8 bundle knowing swimmers 1, 2 and 3; its descriptors are
-    the embedding alone or the embedding beside the colour signature (edge.colour)."""
+    the embedding alone or the embedding beside the colour signature (edge.vision.colour)."""
     colour_weight = request.param
     root = tmp_path_factory.mktemp("base")
     model = _colour_embedder()

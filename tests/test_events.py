@@ -12,7 +12,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from edge.events import EVENT_SCHEMA_VERSION, Event, event_schema
+from edge.mqtt.events import EVENT_SCHEMA_VERSION, Event, event_schema
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -85,8 +85,9 @@ def test_the_mqtt_side_runs_without_jsonschema() -> None:
     """jsonschema is a dev dependency: nothing on the device may import it."""
     code = (
         "import sys; sys.modules['jsonschema'] = None\n"
-        "import edge.events, edge.spool, edge.publish, edge.subscribe, edge.notify\n"
-        "assert edge.events.event_schema()['title']\n"
+        "import edge.mqtt.events, edge.mqtt.spool, edge.mqtt.publish, edge.mqtt.subscribe\n"
+        "import edge.notify\n"
+        "assert edge.mqtt.events.event_schema()['title']\n"
     )
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)

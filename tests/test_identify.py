@@ -1,4 +1,5 @@
-"""edge.identify: the Identifier and the reid-identify command's one-line-per-image contract."""
+"""edge.vision.identify: the Identifier and the reid-identify command's one-line-per-image
+contract."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from tiny_bundle import IDENTITIES, build_bundle, crop
 
 from edge.bundle import load_bundle
-from edge.identify import Identifier, main
+from edge.vision.identify import Identifier, main
 
 
 @pytest.fixture(scope="module")

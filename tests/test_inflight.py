@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edge.events import Event
-from edge.inflight import InflightWindow
-from edge.spool import Spool
+from edge.mqtt.events import Event
+from edge.mqtt.inflight import InflightWindow
+from edge.mqtt.spool import Spool
 
 
 def filled_spool(tmp_path: Path, n: int) -> Spool:

@@ -22,8 +22,8 @@ from convert.enroll import enroll
 from convert.probes import MAX_SCORE_DIFF, MIN_COSINE, PER_SWIMMER
 from edge.bundle import MANIFEST, load_bundle, sha256_file
 from edge.errors import BundleError
-from edge.identify import Identifier
 from edge.probes import ProbeLimits, ProbeReport, require_agreement
+from edge.vision.identify import Identifier
 
 REPO = Path(__file__).resolve().parents[1]
 BLOCKED = ("tensorflow", "keras", "sklearn")

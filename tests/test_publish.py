@@ -17,10 +17,10 @@ from broker import Collector, free_port, wait_until
 from lines import Lines
 
 from edge.config import DeviceConfig, MqttConfig
-from edge.events import Event, event_schema
-from edge.inflight import MAX_INFLIGHT
-from edge.publish import Publisher
-from edge.spool import Spool
+from edge.mqtt.events import Event, event_schema
+from edge.mqtt.inflight import MAX_INFLIGHT
+from edge.mqtt.publish import Publisher
+from edge.mqtt.spool import Spool
 
 REPO = Path(__file__).resolve().parents[1]
 DEVICE = "pi-test"

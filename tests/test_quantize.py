@@ -15,7 +15,7 @@ from tiny_bundle import HEIGHT, WIDTH, tiny_embedder, write_data, write_run
 from convert.cli import main, representative_images
 from convert.quantize import convert, representative_indices
 from edge.bundle import load_bundle
-from edge.runtime import make_interpreter
+from edge.vision.runtime import make_interpreter
 
 
 @pytest.fixture(scope="module")

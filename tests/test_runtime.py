@@ -1,4 +1,5 @@
-"""edge.runtime: the interpreter is chosen in the documented order and bad models fail clearly."""
+"""edge.vision.runtime: the interpreter is chosen in the documented order and bad models fail
+clearly."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import types
 import pytest
 from tiny_bundle import tiny_embedder
 
-import edge.runtime as runtime
+import edge.vision.runtime as runtime
 from edge.errors import ModelError
 
 
@@ -31,7 +32,7 @@ def fresh_choice(monkeypatch):
 
 
 def test_loads_a_model_and_logs_the_runtime(model_path, fresh_choice, caplog):
-    with caplog.at_level(logging.INFO, logger="edge.runtime"):
+    with caplog.at_level(logging.INFO, logger="edge.vision.runtime"):
         interpreter = runtime.make_interpreter(model_path, threads=2)
     assert "TFLite runtime: ai_edge_litert.interpreter" in caplog.text
     assert list(interpreter.get_input_details()[0]["shape"]) == [1, 16, 12, 3]

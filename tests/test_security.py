@@ -16,11 +16,11 @@ from broker import Collector, wait_until
 from conftest import BROKER_PASSWORD, BROKER_USER
 
 from edge.config import DeviceConfig, MqttConfig, TlsConfig
-from edge.credentials import CREDENTIALS_DIRECTORY
 from edge.errors import ConfigError
-from edge.events import Event
-from edge.publish import Publisher
-from edge.spool import Spool
+from edge.mqtt.credentials import CREDENTIALS_DIRECTORY
+from edge.mqtt.events import Event
+from edge.mqtt.publish import Publisher
+from edge.mqtt.spool import Spool
 
 DEVICE = "pi-secure"
 PASSWORD_ENV = "REID_TEST_MQTT_PASSWORD"

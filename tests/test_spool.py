@@ -14,8 +14,8 @@ import pytest
 
 from edge.config import DeviceConfig, SpoolConfig
 from edge.errors import SpoolError
-from edge.events import Event
-from edge.spool import SPOOL_FILENAME, Spool
+from edge.mqtt.events import Event
+from edge.mqtt.spool import SPOOL_FILENAME, Spool
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -65,7 +65,7 @@ def test_from_config_lives_in_the_state_directory(tmp_path: Path) -> None:
 
 def test_drop_oldest_at_the_bound_is_counted_and_logged(tmp_path: Path, caplog) -> None:
     spool = Spool(tmp_path / "s.db", max_events=3, on_full="drop_oldest")
-    with caplog.at_level(logging.WARNING, logger="edge.spool"):
+    with caplog.at_level(logging.WARNING, logger="edge.mqtt.spool"):
         for i in range(5):
             spool.put(event(i))
     assert len(spool) == 3
@@ -76,7 +76,7 @@ def test_drop_oldest_at_the_bound_is_counted_and_logged(tmp_path: Path, caplog) 
 
 def test_drop_newest_at_the_bound_keeps_the_old_ones(tmp_path: Path, caplog) -> None:
     spool = Spool(tmp_path / "s.db", max_events=2, on_full="drop_newest")
-    with caplog.at_level(logging.WARNING, logger="edge.spool"):
+    with caplog.at_level(logging.WARNING, logger="edge.mqtt.spool"):
         results = [spool.put(event(i)) for i in range(4)]
     assert results[2:] == [None, None]
     assert [Event.from_json(w.payload).frame for w in spool.peek()] == [0, 1]
@@ -113,8 +113,8 @@ def test_spool_locked_by_another_process_is_a_spool_error(tmp_path: Path) -> Non
 CHILD = """
 import resource, signal, sys
 from edge.errors import SpoolError
-from edge.events import Event
-from edge.spool import Spool
+from edge.mqtt.events import Event
+from edge.mqtt.spool import Spool
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a failed write, not a killed process
 spool = Spool(sys.argv[1])
 resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, resource.RLIM_INFINITY))

@@ -11,9 +11,9 @@ import pytest
 from broker import free_port, wait_until
 from conftest import BROKER_PASSWORD, BROKER_USER
 
-from edge.credentials import CREDENTIALS_DIRECTORY
-from edge.events import Event, event_schema
-from edge.subscribe import format_event, main
+from edge.mqtt.credentials import CREDENTIALS_DIRECTORY
+from edge.mqtt.events import Event, event_schema
+from edge.mqtt.subscribe import format_event, main
 
 EVENTS = [
     Event("new", 1_700_000_000.25, "pi", "cam0", 7, "3", 0.91, (10, 20, 30, 40), 100),

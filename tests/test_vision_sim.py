@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from edge.config import DetectorConfig, SourceConfig, TrackerConfig
-from edge.detect import make_detector
 from edge.identity import name_tracks
 from edge.sources import open_source
 from edge.track import Tracker
 from edge.types import Box, Detection
+from edge.vision.detect import make_detector
 
 poolsim = pytest.importorskip("train.poolsim", reason="train/poolsim.py (the simulator) absent")
 synth = pytest.importorskip("train.synth")

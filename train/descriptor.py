@@ -1,7 +1,8 @@
-"""Crops cut down to their swimmer and described, exactly as the device does it (edge/colour.py
-explains why the CNN sees no water and why the descriptor holds the swimmer's colours beside
-the embedding). train/ may not import edge/, so it is computed here again; a test checks the
-two agree bit for bit. The whole-crop histograms are the colour baseline of bench/accuracy.py.
+"""Crops cut down to their swimmer and described, exactly as the device does it
+(edge/vision/colour.py explains why the CNN sees no water and why the descriptor holds the
+swimmer's colours beside the embedding). train/ may not import edge/, so it is computed here
+again; a test checks the two agree bit for bit. The whole-crop histograms are the colour
+baseline of bench/accuracy.py.
 """
 
 from __future__ import annotations
@@ -9,16 +10,16 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-HIST_BINS = (16, 8, 8)  # hue, saturation, value: the same as edge.colour.HSV_BINS
+HIST_BINS = (16, 8, 8)  # hue, saturation, value: the same as edge.vision.colour.HSV_BINS
 HIST_RANGES = [0, 180, 0, 256, 0, 256]
-# Which pixels are the swimmer's: the same values as edge.colour (a test checks them).
+# Which pixels are the swimmer's: the same values as edge.vision.colour (a test checks them).
 HUE_TOL, SV_TOL, SIDE_MARGIN = 12, 90, 0.15
 # The signature's share of the descriptor's cosine, chosen on the farthest bin of the session
 # drift protocol (bench/drift.py; the sweep is in bench/results/drift.json): with the track
 # threshold at the lowest held-out track score, the highest weight that still names every known
-# swimmer's far tracks (100 %); it answers a stranger's tracks unknown 51 % of the time alone and
-# 88 % beside the others, against 28 % and 84 % at 0.5 and 13 % and 62 % for the CNN alone.
-# Above it the known swimmers' far tracks start to fall under the threshold (97.9 % at 0.7).
+# swimmer's far tracks (100 %); it answers a stranger's tracks unknown 47 % of the time alone and
+# 87 % beside the others, against 27 % and 84 % at 0.5 and 13 % and 62 % for the CNN alone.
+# Above it the known swimmers' far tracks start to fall under the threshold (98.6 % at 0.7).
 DEFAULT_COLOUR_WEIGHT = 0.6
 
 
@@ -47,8 +48,8 @@ def swimmer_mask(hsv: np.ndarray) -> np.ndarray:
 
 
 def flatten_water(images: np.ndarray) -> np.ndarray:
-    """edge.colour.flatten_water: every pixel but the swimmer's set to the crop's median colour.
-    The CNN is trained on such crops; the device cuts its crops down the same way."""
+    """edge.vision.colour.flatten_water: every pixel but the swimmer's set to the crop's median
+    colour. The CNN is trained on such crops; the device cuts its crops down the same way."""
     out = np.array(images, dtype=np.uint8, copy=True)
     for rgb in out:
         keep = swimmer_mask(cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)).astype(bool)
@@ -76,7 +77,7 @@ def histogram_features(images: np.ndarray, hellinger: bool = True) -> np.ndarray
 
 
 def swimmer_signature(images: np.ndarray) -> np.ndarray:
-    """edge.colour.colour_signature: square-rooted histograms of the swimmer's pixels."""
+    """edge.vision.colour.colour_signature: square-rooted histograms of the swimmer's pixels."""
     return np.sqrt(colour_histograms(images, swimmer_only=True))
 
 

@@ -2,9 +2,9 @@
 
 The device has no scikit-learn, so what travels is exactly what libsvm's one-vs-one decision
 needs: support vectors, dual coefficients, intercepts, support counts per class, the kernel and
-its gamma. `edge.classify.Classifier` rebuilds the decisions from these arrays and is tested to
-agree with `SVC.decision_function` and `SVC.predict`. The L2-normalised training embeddings
-(the gallery) travel too: enrollment refits from them and the open-set check measures
+its gamma. `edge.vision.classify.Classifier` rebuilds the decisions from these arrays and is
+tested to agree with `SVC.decision_function` and `SVC.predict`. The L2-normalised training
+embeddings (the gallery) travel too: enrollment refits from them and the open-set check measures
 distances to them.
 
 Fitting happens on float32 values widened to float64, so the support vectors stored as float32
@@ -31,7 +31,7 @@ DEFAULT_KERNEL = "linear"
 # with the others' accuracy within 0.5 point and the usual time-split accuracy unchanged;
 # larger C gains no more.
 DEFAULT_C = 30.0
-# Every array in classifier.npz (edge/classify.py lists the same names; a test checks it).
+# Every array in classifier.npz (edge/vision/classify.py lists the same names; a test checks it).
 CLASSIFIER_KEYS = (
     "classes",
     "kernel",

@@ -1,6 +1,6 @@
 """Swimmer ids from descriptors on the device: libsvm's one-vs-one SVM in numpy, plus open set.
 
-A descriptor is the crop's CNN embedding beside its colour signature (edge/colour.py); this
+A descriptor is the crop's CNN embedding beside its colour signature (edge/vision/colour.py); this
 module only sees unit rows and calls them embeddings.
 
 The host fits a scikit-learn `SVC` and exports it as plain arrays (`train/svm.py`); the Pi has
@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from edge.errors import BundleError
-from edge.preprocess import l2_normalize
 from edge.types import Prediction
+from edge.vision.preprocess import l2_normalize
 
 log = logging.getLogger(__name__)
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.colour import flatten_water
 from edge.errors import ModelError
-from edge.preprocess import dequantize, l2_normalize, quantize, resize_crop
-from edge.runtime import make_interpreter
+from edge.vision.colour import flatten_water
+from edge.vision.preprocess import dequantize, l2_normalize, quantize, resize_crop
+from edge.vision.runtime import make_interpreter
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ class Embedder:
 
     def pixels(self, crops: list[np.ndarray]) -> np.ndarray:
         """Crops of any size as the model's (n, H, W, 3) uint8 input: resized, and cut down to
-        the swimmer (edge.colour.flatten_water: the model never saw water)."""
+        the swimmer (edge.vision.colour.flatten_water: the model never saw water)."""
         if not crops:
             return np.zeros((0, self.height, self.width, 3), np.uint8)
         return flatten_water(np.stack([resize_crop(c, self.height, self.width) for c in crops]))

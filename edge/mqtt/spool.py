@@ -29,7 +29,7 @@ from typing import Literal
 
 from edge.config import DeviceConfig, SpoolConfig
 from edge.errors import SpoolError
-from edge.events import Event
+from edge.mqtt.events import Event
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,8 @@ from paho.mqtt.enums import LogLevel
 from paho.mqtt.reasoncodes import ReasonCode
 
 from edge.config import DeviceConfig, MqttConfig
-from edge.connection import (
+from edge.errors import SpoolError
+from edge.mqtt.connection import (
     EVENTS,
     STATS,
     STATUS,
@@ -39,11 +40,10 @@ from edge.connection import (
     make_client,
     topic,
 )
-from edge.credentials import read_password
-from edge.errors import SpoolError
-from edge.events import Event
-from edge.inflight import InflightWindow
-from edge.spool import Spool
+from edge.mqtt.credentials import read_password
+from edge.mqtt.events import Event
+from edge.mqtt.inflight import InflightWindow
+from edge.mqtt.spool import Spool
 
 log = logging.getLogger(__name__)
 

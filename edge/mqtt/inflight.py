@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 
-from edge.spool import Spool, SpooledEvent
+from edge.mqtt.spool import Spool, SpooledEvent
 
 MAX_INFLIGHT = 20  # events handed to paho and not yet acknowledged (paho's own default)
 

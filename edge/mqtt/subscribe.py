@@ -27,15 +27,15 @@ from paho.mqtt.enums import LogLevel, MQTTErrorCode
 
 from edge.cli import run_main, setup_logging
 from edge.config import MqttConfig, TlsConfig
-from edge.connection import (
+from edge.errors import BrokerError
+from edge.mqtt.connection import (
     describe_connect_error,
     describe_early_close,
     describe_refusal,
     make_client,
 )
-from edge.credentials import read_password
-from edge.errors import BrokerError
-from edge.events import Event
+from edge.mqtt.credentials import read_password
+from edge.mqtt.events import Event
 
 log = logging.getLogger(__name__)
 

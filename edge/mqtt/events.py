@@ -48,5 +48,5 @@ def event_schema() -> dict[str, Any]:
     The edge code never validates against it at run time (no jsonschema on the Pi): `Event`
     builds payloads that match it, and the tests prove they do.
     """
-    text = resources.files("edge").joinpath(EVENT_SCHEMA_FILE).read_text(encoding="utf-8")
+    text = resources.files("edge.mqtt").joinpath(EVENT_SCHEMA_FILE).read_text(encoding="utf-8")
     return json.loads(text)

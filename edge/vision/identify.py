@@ -14,20 +14,20 @@ import sys
 import numpy as np
 
 from edge.bundle import Bundle, load_bundle
-from edge.classify import Classifier
 from edge.cli import run_main, setup_logging
-from edge.colour import describe, descriptor_size
-from edge.embed import Embedder
 from edge.errors import BundleError, ImageError
 from edge.identity import Naming, name_tracks
-from edge.preprocess import read_rgb
 from edge.types import Prediction
+from edge.vision.classify import Classifier
+from edge.vision.colour import describe, descriptor_size
+from edge.vision.embed import Embedder
+from edge.vision.preprocess import read_rgb
 
 log = logging.getLogger(__name__)
 
 
 class Identifier:
-    """Describes crops (int8 embedding and colour signature, edge.colour), classifies single
+    """Describes crops (int8 embedding and colour signature, edge.vision.colour), classifies single
     descriptors (None = unknown swimmer) and names tracks from their mean descriptors."""
 
     def __init__(

@@ -26,8 +26,8 @@ import numpy as np
 
 from edge.config import DetectorConfig, check_section
 from edge.errors import ConfigError, ModelError
-from edge.runtime import make_interpreter
 from edge.types import Box, Detection
+from edge.vision.runtime import make_interpreter
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""From a frame to who is in it: detection, crops, the int8 embedder, colour, classifier."""
