@@ -27,6 +27,7 @@ from edge.mqtt.spool import Spool
 from edge.notify import Notifier
 from edge.probes import require_agreement
 from edge.signing import installed_key
+from edge.snapshot import take_snapshot
 from edge.sources import open_source
 from edge.stats import StageTimer, cpu_temperature_c
 from edge.track import TrackChange, Tracker
@@ -156,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="reid-edge", description=__doc__.splitlines()[0])
     parser.add_argument("--config", required=True, type=Path, help="TOML configuration file")
     parser.add_argument("--check-config", action="store_true", help="validate and exit 0/1")
+    snapshot = "grab one frame, detect and identify, draw it with the lanes to OUT.png; exit"
+    parser.add_argument("--snapshot", type=Path, metavar="OUT.png", help=snapshot)
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     setup_logging(args.verbose)
@@ -166,6 +169,11 @@ def _run(args: argparse.Namespace) -> int:
     if args.check_config:
         return _check_config(args.config)
     config = load_config(args.config)
+    if args.snapshot:
+        seen = take_snapshot(config, args.snapshot)
+        sys.stdout.write("".join(f"{item.line()}\n" for item in seen))
+        sys.stdout.write(f"{args.snapshot}: {len(seen)} swimmer(s) seen\n")
+        return 0
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

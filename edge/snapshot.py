@@ -1,0 +1,110 @@
+"""`reid-edge --config FILE --snapshot OUT.png`: what the daemon sees, to aim the camera by.
+
+One frame from the configured source goes through the daemon's own detector, crops and
+Identifier; the picture shows the lanes as the config divides them (numbered), every detection's
+box with its lane, swimmer and score, and a line per detection goes to stdout. A single frame is
+judged crop by crop (the bundle's crop threshold), not by the track-level identity the running
+daemon uses, so an "unknown" here may still be named once a track has its window of crops.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from edge.bundle import load_bundle
+from edge.config import Config
+from edge.errors import ReidError, SourceError
+from edge.signing import installed_key
+from edge.sources import open_source
+from edge.types import Box, Frame, Prediction
+from edge.vision.crop import cut_crops
+from edge.vision.detect import make_detector
+from edge.vision.identify import Identifier
+
+FIRST_FRAME_TIMEOUT_S = 10.0  # a camera takes a moment to deliver its first frame
+READ_TIMEOUT_S = 0.5
+LANE_COLOUR, KNOWN_COLOUR, UNKNOWN_COLOUR = (255, 255, 0), (0, 220, 0), (0, 0, 255)  # BGR
+FONT = cv2.FONT_HERSHEY_SIMPLEX
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One detection in the snapshot: where, in which lane (1-based; 0 = no lanes), and who."""
+
+    box: Box
+    lane: int
+    prediction: Prediction
+
+    def line(self) -> str:
+        who = self.prediction.swimmer_id or "unknown"
+        box = ",".join(str(v) for v in self.box.as_list())
+        return f"lane {self.lane}\tbox {box}\tswimmer {who}\tscore {self.prediction.score:.3f}"
+
+
+def take_snapshot(config: Config, out: Path) -> list[Seen]:
+    """Grab a frame, detect and identify, write the annotated picture to `out`."""
+    bundle = load_bundle(config.bundle.path, installed_key(config.bundle.trusted_key))
+    identifier = Identifier.from_bundle(bundle, config.bundle.threads)
+    frame = first_frame(config)
+    detections = make_detector(config.detector).detect(frame.image)
+    crops = cut_crops(frame, detections, bundle.input_width / bundle.input_height)
+    predictions = identifier.identify([c.image for c in crops])
+    width = frame.image.shape[1]
+    seen = [
+        Seen(c.box, lane_of(c.box, width, config.detector.lanes), p)
+        for c, p in zip(crops, predictions, strict=True)
+    ]
+    picture = draw(frame.image, config.detector.lanes, seen)
+    if not cv2.imwrite(str(out), picture):
+        raise ReidError(f"{out}: cannot write the snapshot (a .png or .jpg path in a folder)")
+    return seen
+
+
+def first_frame(config: Config) -> Frame:
+    source = open_source(config.source)
+    try:
+        deadline = time.monotonic() + FIRST_FRAME_TIMEOUT_S
+        while time.monotonic() < deadline:
+            try:
+                frame = source.read(READ_TIMEOUT_S)
+            except TimeoutError:
+                continue
+            if frame is None:
+                break
+            return frame
+    finally:
+        source.close()
+    raise SourceError(f"{config.source.uri}: no frame within {FIRST_FRAME_TIMEOUT_S:g} s")
+
+
+def lane_of(box: Box, width: int, lanes: int) -> int:
+    """The lane (1 = leftmost) holding the box's centre, with lanes as equal columns."""
+    if lanes <= 0:
+        return 0
+    return min(lanes, int(box.center[0] / (width / lanes)) + 1)
+
+
+def draw(image: np.ndarray, lanes: int, seen: list[Seen]) -> np.ndarray:
+    """The frame (BGR) with lane lines and numbers, and each detection's box and answer."""
+    picture = image.copy()
+    height, width = picture.shape[:2]
+    scale = max(0.4, width / 2000)
+    for lane in range(lanes):
+        x = round(lane * width / lanes)
+        if lane:
+            cv2.line(picture, (x, 0), (x, height - 1), LANE_COLOUR, 1)
+        cv2.putText(picture, f"lane {lane + 1}", (x + 4, round(24 * scale * 2)), FONT, scale,
+                    LANE_COLOUR, 1, cv2.LINE_AA)  # fmt: skip
+    for item in seen:
+        box, who = item.box, item.prediction.swimmer_id
+        colour = KNOWN_COLOUR if who is not None else UNKNOWN_COLOUR
+        cv2.rectangle(picture, (box.x, box.y), (box.x + box.w, box.y + box.h), colour, 2)
+        label = f"{who or 'unknown'} {item.prediction.score:.2f}"
+        cv2.putText(picture, label, (box.x, max(12, box.y - 6)), FONT, scale, colour, 1,
+                    cv2.LINE_AA)  # fmt: skip
+    return picture
