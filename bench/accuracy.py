@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+from machine import cpu_name
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -129,6 +130,7 @@ def write_report(out: Path, args, recipe: Recipe, splits: dict, started: float) 
         "colour_weight": DEFAULT_COLOUR_WEIGHT,  # triplet_svm's descriptor (train.descriptor)
         "host": {
             "machine": platform.machine(),
+            "cpu": cpu_name(),
             "cpus": os.cpu_count(),
             "load_average_at_write": os.getloadavg(),
             "tf_threads": 2,

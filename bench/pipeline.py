@@ -26,6 +26,8 @@ import paho.mqtt.client as mqtt
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from machine import cpu_name  # noqa: E402
+
 from demo.broker import start_broker  # noqa: E402
 from demo.run import later_frames  # noqa: E402
 from edge.config import parse_config  # noqa: E402
@@ -88,6 +90,7 @@ def main() -> int:
         "what": "reid-edge on a simulated 1280x720 8-lane pool video, one thread",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
+        "cpu": cpu_name(),
         "load_average": os.getloadavg()[0],
         "frames": final["frames"],
         "fps": final["fps"],

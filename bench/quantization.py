@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+from machine import cpu_name
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -270,6 +271,7 @@ def main() -> int:
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "host": {
             "machine": platform.machine(),
+            "cpu": cpu_name(),
             "cpus": os.cpu_count(),
             "load_avg": os.getloadavg(),
         },

@@ -29,6 +29,8 @@ import paho.mqtt.client as mqtt
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from machine import cpu_name  # noqa: E402
+
 from demo.broker import start_broker  # noqa: E402
 from demo.run import later_frames  # noqa: E402
 from edge.config import render_toml  # noqa: E402
@@ -100,6 +102,7 @@ def main() -> int:
         "what": "reid-edge on a looping simulated 8-lane 1280x720 video, unthrottled",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
+        "cpu": cpu_name(),
         "minutes": args.minutes,
         "rss_mb": {
             "after_warmup": after_warmup[0],

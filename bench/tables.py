@@ -12,6 +12,14 @@ def _load(results: Path, name: str) -> dict | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
+def _measured_on(data: dict) -> str:
+    """Where a benchmark ran: its recorded CPU, or what older runs recorded (no model name)."""
+    return (
+        data.get("cpu")
+        or f"{data.get('machine', 'an unrecorded machine')} (CPU model not recorded)"
+    )
+
+
 def _pct(value: float) -> str:
     return f"{100 * value:.1f} %"
 
@@ -51,6 +59,7 @@ def accuracy(data: dict) -> str:
             else ""
         )
         + (" Quick run (a third of the epochs)." if data.get("quick") else "")
+        + f" Training times measured on {_measured_on(data.get('host', {}))}."
     )
 
 
@@ -136,7 +145,8 @@ def pipeline(data: dict) -> str:
         + _table(["stage", "ms per frame"], rows)
         + f"\n\n{data['fps']:.1f} frames/s over {data['frames']} frames (goal ≥ 25); detection "
         f"{_pct(data['detect_share'])} of frame time (goal ≤ 25 %); largest stage: "
-        f"{data['largest_stage']}; load average during the run {data['load_average']:.1f}."
+        f"{data['largest_stage']}; load average during the run {data['load_average']:.1f}; "
+        f"measured on {_measured_on(data)}."
     )
 
 
@@ -147,7 +157,8 @@ def soak(data: dict) -> str:
         f"Resident memory {rss['after_warmup']:.1f} MB after warm-up, {rss['end']:.1f} MB at the "
         f"end: growth {data['growth_mb']:+.2f} MB (goal ≤ 5 MB). Frame rate {fps['mean']:.1f} "
         f"frames/s on average (min {fps['min']:.1f}, max {fps['max']:.1f}, coefficient of "
-        f"variation {fps['cv']:.2f}); exit code after SIGTERM {data['exit_code']}."
+        f"variation {fps['cv']:.2f}); exit code after SIGTERM {data['exit_code']}; measured on "
+        f"{_measured_on(data)}."
     )
 
 
