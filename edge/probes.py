@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 PROBES = "probes.npz"
 ANSWER_MARGIN_FACTOR = 2.0
 UNKNOWN = ""  # an unknown answer in probes.npz (numpy string arrays have no None)
+PROBE_ARRAYS = ("images", "labels", "int8", "answers", "scores", "margins")  # one row per probe
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,8 @@ def run_probes(bundle: Bundle, identifier: Identifier) -> ProbeReport | None:
         with np.load(bundle.root / bundle.probes["file"], allow_pickle=False) as npz:
             probes = {key: npz[key] for key in npz.files}
         limits = ProbeLimits.from_manifest(bundle.probes)
+        if len({len(probes[key]) for key in PROBE_ARRAYS}) != 1:
+            raise ValueError(f"arrays {', '.join(PROBE_ARRAYS)} differ in length")
         pixels = identifier.embedder.pixels(list(probes["images"]))
     except (OSError, KeyError, ValueError, TypeError) as error:
         raise BundleError(f"{bundle.root / PROBES}: unusable probe set ({error})") from None
@@ -107,12 +110,9 @@ def run_probes(bundle: Bundle, identifier: Identifier) -> ProbeReport | None:
     predictions = identifier.classifier.predict(descriptors)
     answers = [p.swimmer_id or UNKNOWN for p in predictions]
     scores = np.array([p.score for p in predictions])
+    recorded, margins = probes["answers"].astype(str), probes["margins"]
     room = ANSWER_MARGIN_FACTOR * limits.max_score_diff
-    changed = [
-        i for i, (now, then, margin) in enumerate(
-            zip(answers, probes["answers"].astype(str), probes["margins"], strict=True))
-        if now != then and margin >= room
-    ]  # fmt: skip
+    changed = [i for i, now in enumerate(answers) if now != recorded[i] and margins[i] >= room]
     return ProbeReport(
         labels=[str(label) for label in probes["labels"]],
         cosines=cosines,
