@@ -179,10 +179,19 @@ def identify(crops: list[Path], check: Check) -> None:
     runtime = inside(f"{TFLITE_VENV}/bin/python -c 'from edge.vision.runtime import runtime_name; "
                      "print(runtime_name())'").stdout.strip()  # fmt: skip
     fallback = _answers(inside(f"{TFLITE_VENV}/bin/{command}").stdout)
-    check.figures["tflite_runtime"] = {"runtime": runtime, **_compare(arm, fallback)}
+    probes = probe_figures(TFLITE_VENV)
+    check.figures["tflite_runtime"] = {"runtime": runtime, **_compare(arm, fallback),
+                                       "probes": probes}  # fmt: skip
+    check.expect(probes["problem"] is None, f"on-device check with tflite-runtime: {probes}")
     check.expect(runtime == "tflite_runtime.interpreter", f"the fallback venv runs {runtime}")
     check.expect(check.figures["tflite_runtime"]["agreement"] == 1.0,
                  "tflite-runtime names the crops as LiteRT does")  # fmt: skip
+
+
+def probe_figures(venv: str) -> dict:
+    """The bundle's probes through the runtime of `venv` in the arm64 root."""
+    code = PROBE_FIGURES.format(bundle=LIVE_BUNDLE)
+    return json.loads(inside(f"{venv}/bin/python -c '{code}'").stdout)
 
 
 def _answers(jsonl: str) -> dict[str, dict]:
@@ -272,8 +281,7 @@ def main(argv: list[str] | None = None) -> int:
         installed = inside(f"bash {SRC}/systemd/install.sh --bundle {CHECK}/bundle.tar.gz")
         check.figures["install_log"] = installed.stdout.strip().splitlines()
     with check.step("the bundle's probes through the arm64 runtime"):
-        code = PROBE_FIGURES.format(bundle=LIVE_BUNDLE)
-        figures = json.loads(inside(f"{VENV}/bin/python -c '{code}'").stdout)
+        figures = probe_figures(VENV)
         check.figures["probes"] = figures
         check.expect(figures["problem"] is None, f"on-device check: {figures}")
         device = inside(f"{VENV}/bin/reid-check --device {LIVE_BUNDLE}", check=False)

@@ -249,6 +249,8 @@ def pi_check(data: dict) -> str:
         ["reid-identify, score difference (max)", f"{identify['max_score_diff']:.4f}"],
         [f"{fallback['runtime']} against LiteRT, same swimmer",
          f"{_pct(fallback['agreement'])} (max score difference {fallback['max_score_diff']:.4f})"],
+        [f"bundle probes through {fallback['runtime']}: cosine (min), score difference (max)",
+         f"{fallback['probes']['cosine_min']:.4f}, {fallback['probes']['score_diff_max']:.4f}"],
         ["reid-edge to the host's Mosquitto: events, named tracks",
          f"{daemon['arm64']['events']} events, {daemon['arm64']['named_tracks']} tracks "
          f"({'the same names' if daemon['same_names'] else 'NOT the same names'} as x86-64)"],

@@ -19,15 +19,16 @@ from edge.vision.embed import Embedder
 from edge.vision.identify import Identifier
 from edge.vision.preprocess import resize_crop
 from edge.vision.runtime import runtime_name
-from train.openset import DEVICE_SCORE_MARGIN
 
 PER_SWIMMER = 3
-# Limits the Pi must reproduce the host within. `make pi-check` measured, on arm64 LiteRT under
-# emulation against x86-64, probe cosines of 0.9966 at worst and score differences of 0.0026 at
-# most on 60 crops (bench/results/pi_check.json). The score limit IS the thresholds' device
-# margin: a device the check accepts keeps every crop the host accepted.
+# Limits the Pi must reproduce the host within. `make pi-check` (arm64 under emulation against
+# x86-64) measured probe cosines of 0.9966 and 0.9993 at worst and probe scores at most 0.0004
+# and 0.0016 apart (a bundle trained on the real crops; the demo's synthetic one). Any crop's
+# score moved more: up to 0.0050 with LiteRT, and 0.0098 between tflite-runtime and LiteRT on
+# arm64. The score limit covers the largest of those: a device past it computes unlike any
+# runtime tested. A model swapped for another gives cosines far below the cosine limit.
 MIN_COSINE = 0.97
-MAX_SCORE_DIFF = DEVICE_SCORE_MARGIN
+MAX_SCORE_DIFF = 0.01
 
 
 def make_probes(
