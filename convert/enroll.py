@@ -21,6 +21,7 @@ import numpy as np
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from convert.bundle_writer import BundleContents, archive_path, update_manifest, write_bundle
+from convert.names import identity_of, read_names
 from convert.probes import make_probes
 from edge.bundle import Bundle, load_bundle
 from edge.cli import run_main, setup_logging
@@ -73,26 +74,36 @@ def refit(
     return export_classifier(svc, gallery, gallery_labels), thresholds
 
 
-def read_enrollment(data: Path, identifier: Identifier) -> Enrollment:
-    """Describe DIR's crops as the device will; unreadable files are skipped, but every
-    identity needs enough crops."""
+def read_enrollment(
+    data: Path, identifier: Identifier, names: dict[str, str | None] | None = None
+) -> Enrollment:
+    """Describe DIR's crops as the device will, each folder as the swimmer `names` (names.toml)
+    or its own name says; unreadable files are skipped, but every swimmer needs enough crops."""
     try:
         samples = list_samples(data)
     except TrainError as error:
         raise ReidError(str(error)) from error
+    swimmers = {identity_of(s.identity, names) for s in samples}
+    for folder in sorted({s.identity for s in samples if identity_of(s.identity, names) is None}):
+        log.warning("%s: not enrolled (skipped or not named in names.toml)", data / folder)
     crops, labels, skipped = [], [], []
     for sample in samples:
+        identity = identity_of(sample.identity, names)
+        if identity is None:
+            continue
         try:
             crops.append(read_rgb(sample.path))
-            labels.append(sample.identity)
+            labels.append(identity)
         except ImageError as error:
             log.warning("skipping %s", error)
             skipped.append(str(sample.path))
-    for identity in sorted({s.identity for s in samples}):
+    if not swimmers - {None}:
+        raise ReidError(f"{data}: no folder names a swimmer to enrol")
+    for identity in sorted(swimmers - {None}):
         count = labels.count(identity)
         if count < MIN_ENROLL_CROPS:
             raise ReidError(
-                f"{data / identity}: {count} readable crop(s); enrolling a swimmer needs at "
+                f"{data}: {count} readable crop(s) of {identity}; enrolling a swimmer needs at "
                 f"least {MIN_ENROLL_CROPS}"
             )
     return Enrollment(identifier.describe(crops), labels, skipped)
@@ -113,17 +124,23 @@ def _check_out(bundle_path: Path, out: Path) -> None:
 
 
 def enroll(
-    bundle_path: Path, data: Path, out: Path, sign_key: Ed25519PrivateKey | None = None
+    bundle_path: Path,
+    data: Path,
+    out: Path,
+    sign_key: Ed25519PrivateKey | None = None,
+    names: Path | None = None,
 ) -> str:
-    """Write the enrolled bundle to `out` (signed when a key is given); returns a one-line
-    summary."""
+    """Write the enrolled bundle to `out` (signed when a key is given); returns a summary line,
+    then a line per swimmer: its crops and the enrolled swimmer it is most like."""
     _check_out(bundle_path, out)
     bundle = load_bundle(bundle_path)
     arrays = _classifier_arrays(bundle)
     embedder = Embedder(bundle.model_path, bundle.input_height, bundle.input_width)
     classifier = Classifier.from_arrays(arrays, bundle.unknown_threshold)
+    named = read_names(names, data) if names is not None else None
     # The Identifier refuses a gallery of other descriptors than the model and weight give.
-    enrollment = read_enrollment(data, Identifier(embedder, classifier, bundle.colour_weight))
+    identifier = Identifier(embedder, classifier, bundle.colour_weight)
+    enrollment = read_enrollment(data, identifier, named)
     before = Thresholds(bundle.unknown_threshold, bundle.track_threshold, bundle.calibration)
     new_arrays, thresholds = refit(arrays, enrollment.embeddings, enrollment.labels, before)
     added = sorted(set(enrollment.labels))
@@ -135,18 +152,42 @@ def enroll(
         "identities": added,
         "crops": len(enrollment.labels),
     }
-    with tempfile.TemporaryDirectory(prefix="reid-enroll-") as tmp:
-        npz = Path(tmp) / "classifier.npz"
-        save_classifier(npz, new_arrays)
-        source = f"{bundle.source_run or bundle_path} + enroll {data}"
-        contents = _contents(bundle, npz, identities, thresholds, metrics, source)
-        write_bundle(contents, out, sign_key)
-    carry_probes(bundle, out, sign_key)
-    return (
+    try:
+        with tempfile.TemporaryDirectory(prefix="reid-enroll-") as tmp:
+            npz = Path(tmp) / "classifier.npz"
+            save_classifier(npz, new_arrays)
+            source = f"{bundle.source_run or bundle_path} + enroll {data}"
+            contents = _contents(bundle, npz, identities, thresholds, metrics, source)
+            write_bundle(contents, out, sign_key)
+        carry_probes(bundle, out, sign_key)
+    except OSError as error:  # a full disk, a read-only folder: the input is only ever read
+        why = error.strerror or str(error)
+        raise ReidError(f"cannot write {out}: {why} ({bundle_path} is untouched)") from None
+    summary = (
         f"enrolled {', '.join(added)} from {len(enrollment.labels)} crops "
         f"({len(enrollment.skipped)} unreadable skipped); {len(identities)} identities, "
         f"thresholds crop {thresholds.crop:.4f}, track {thresholds.track:.4f} -> {out}"
     )
+    return "\n".join([summary, *likeness(classifier, enrollment, bundle.unknown_threshold)])
+
+
+def likeness(classifier: Classifier, enrollment: Enrollment, threshold: float) -> list[str]:
+    """Per enrolled swimmer: its crops, and the swimmer already in the bundle its crops score
+    highest against on average; a warning when that is above the crop threshold (the two
+    will be hard to tell apart, or the folder holds the other swimmer's crops)."""
+    labels = np.asarray(enrollment.labels)
+    similarities = classifier.similarities(enrollment.embeddings)
+    lines = []
+    for swimmer in sorted(set(enrollment.labels)):
+        means = similarities[labels == swimmer].mean(axis=0)
+        others = [i for i, c in enumerate(classifier.classes) if c != swimmer]
+        nearest = max(others, key=lambda i: means[i])
+        line = (f"{swimmer}: {int(np.sum(labels == swimmer))} crops; most like "
+                f"{classifier.classes[nearest]} (mean score {means[nearest]:.3f})")  # fmt: skip
+        if means[nearest] >= threshold:
+            line += f": WARNING, above the crop threshold {threshold:.3f}, hard to tell apart"
+        lines.append(line)
+    return lines
 
 
 def carry_probes(bundle: Bundle, out: Path, sign_key: Ed25519PrivateKey | None) -> None:
@@ -191,13 +232,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, required=True, help="DIR/<swimmer id>/*.jpg")
     parser.add_argument("--out", type=Path, required=True, help="the new bundle directory")
     parser.add_argument("--sign", type=Path, metavar="KEY", help="Ed25519 private key (PEM)")
+    names = 'names.toml: track_0007 = "anna" (or "skip") for folders of DIR'
+    parser.add_argument("--names", type=Path, metavar="TOML", help=names)
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
     setup_logging(args.verbose)
 
     def body() -> int:
         key = load_private_key(args.sign) if args.sign else None
-        sys.stdout.write(enroll(args.bundle, args.data, args.out, key) + "\n")
+        sys.stdout.write(enroll(args.bundle, args.data, args.out, key, args.names) + "\n")
         return 0
 
     return run_main(body)

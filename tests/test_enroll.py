@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -23,6 +25,8 @@ from train.svm import export_classifier, fit_classifier, save_classifier
 
 HEIGHT, WIDTH = 32, 20
 COLOURS = {"1": (220, 40, 40), "2": (240, 220, 30), "3": (30, 200, 60), "4": (250, 250, 250)}
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def _crop(identity: str, frame: int) -> np.ndarray:
@@ -201,3 +205,95 @@ def test_out_may_not_overwrite_the_input(bundle, tmp_path, capsys):
 
 def test_missing_data_folder_is_one_line(bundle, tmp_path, capsys):
     _assert_refused(bundle, tmp_path / "nope", tmp_path / "b2", capsys, "not a directory")
+
+
+# --- names.toml: track folders named by a person (issue 14) ------------------------------------
+
+
+def _tracks(root: Path) -> Path:
+    """Collected crops: swimmer 4 in two tracks, a stranger's track, an unnamed one."""
+    for track, identity in (("track_0001", "4"), ("track_0002", "4"), ("track_0003", "1")):
+        _write_crops(root / "tmp", identity, range(6))
+        (root / "tmp" / identity).rename(root / track)
+    _write_crops(root / "tmp", "2", range(6))
+    (root / "tmp" / "2").rename(root / "track_0004")
+    (root / "tmp").rmdir()
+    return root
+
+
+def test_names_toml_enrols_named_tracks_and_skips_the_rest(bundle, tmp_path, capsys):
+    data = _tracks(tmp_path / "collected")
+    names = tmp_path / "names.toml"
+    names.write_text('track_0001 = "anna"\ntrack_0002 = "anna"\ntrack_0003 = "skip"\n')
+    out = tmp_path / "b2"
+    code = main([str(bundle), "--data", str(data), "--out", str(out), "--names", str(names)])
+    printed = capsys.readouterr().out.splitlines()
+    assert code == 0
+    new = load_bundle(out)
+    assert new.metrics["enrollment"]["identities"] == ["anna"]
+    assert new.metrics["enrollment"]["crops"] == 12  # two tracks, one swimmer
+    assert set(new.identities) == {"1", "2", "3", "anna"}  # track_0004 was named nowhere
+    (line,) = [p for p in printed if p.startswith("anna:")]
+    assert line.startswith("anna: 12 crops; most like ")
+
+
+def test_a_swimmer_like_an_enrolled_one_is_warned_about(bundle, tmp_path, capsys):
+    """Swimmer 1's crops enrolled under a new name look like 1: the report says so."""
+    data = _tracks(tmp_path / "collected")
+    names = tmp_path / "names.toml"
+    names.write_text('track_0003 = "bob"\n')
+    out = tmp_path / "b2"
+    assert main([str(bundle), "--data", str(data), "--out", str(out), "--names", str(names)]) == 0
+    (line,) = [p for p in capsys.readouterr().out.splitlines() if p.startswith("bob:")]
+    assert "most like 1" in line and "WARNING" in line
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('track_0009 = "anna"\n', "track_0009 names no folder in"),
+        ('track_0001 = "anna"\ntrack_0001 = "bob"\n', "a track named twice?"),
+        ("track_0001 = 7\n", 'give a swimmer\'s name or "skip"'),
+        ('track_0001 = "skip"\ntrack_0002 = "skip"\n', "no folder names a swimmer to enrol"),
+    ],
+)
+def test_names_mistakes_are_one_line_and_write_nothing(bundle, tmp_path, capsys, text, message):
+    data = _tracks(tmp_path / "collected")
+    names = tmp_path / "names.toml"
+    names.write_text(text)
+    before = _snapshot(bundle)
+    out = tmp_path / "b2"
+    code = main([str(bundle), "--data", str(data), "--out", str(out), "--names", str(names)])
+    err = capsys.readouterr().err
+    assert code != 0 and err.count("\n") == 1 and message in err, err
+    assert _snapshot(bundle) == before and not out.exists()
+
+
+def test_an_empty_track_is_one_line(bundle, tmp_path, capsys):
+    data = _tracks(tmp_path / "collected")
+    (data / "track_0005").mkdir()
+    _assert_refused(bundle, data, tmp_path / "b2", capsys, "track_0005")
+
+
+FULL_DISK = """
+import resource, signal, sys
+from convert.enroll import main
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a failed write, not a killed process
+resource.setrlimit(resource.RLIMIT_FSIZE, (4096, resource.RLIM_INFINITY))
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_full_disk_is_one_line_and_leaves_the_input_bundle(bundle, tmp_path) -> None:
+    """A file-size limit makes the disk 'full' for this child only."""
+    _write_crops(tmp_path / "new", "4", range(10))
+    before = _snapshot(bundle)
+    out = tmp_path / "b2"
+    args = [str(bundle), "--data", str(tmp_path / "new"), "--out", str(out)]
+    command = [sys.executable, "-c", FULL_DISK, *args]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert done.returncode != 0
+    last = done.stderr.strip().splitlines()[-1]
+    assert "File too large" in last and f"{bundle} is untouched" in last, done.stderr
+    assert "Traceback" not in done.stderr
+    assert _snapshot(bundle) == before and not out.exists()
