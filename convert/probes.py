@@ -15,6 +15,7 @@ import numpy as np
 
 from edge.bundle import Bundle
 from edge.probes import PROBES, UNKNOWN
+from edge.vision.colour import describe
 from edge.vision.embed import Embedder
 from edge.vision.identify import Identifier
 from edge.vision.preprocess import resize_crop
@@ -40,7 +41,7 @@ def make_probes(
     images = np.stack([resize_crop(c, *size) for c in crops])
     pixels = identifier.embedder.pixels(list(images))
     int8 = identifier.embedder.embed_pixels(pixels)
-    descriptors = identifier.describe(list(images))
+    descriptors = describe(int8, pixels, identifier.colour_weight)  # as Identifier.describe
     predictions = identifier.classifier.predict(descriptors)
     ranked = np.sort(identifier.classifier.similarities(descriptors), axis=1)
     scores = np.array([p.score for p in predictions])
