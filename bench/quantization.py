@@ -2,7 +2,7 @@
 
     python bench/quantization.py [--run RUN] [--data DIR] [--out JSON] [--runs N]
 
-1. `reid-convert`'s own path (convert.cli.convert_run) on RUN and DIR: the check's figures
+1. `reid-convert`'s own path (convert.build.convert_run) on RUN and DIR: the check's figures
    (accuracy drop on the time-split test crops, embedding cosine, latency, sizes).
 2. Graph variants, the decision: int8 of the whole model (with the "l2_norm" layer) against int8
    cut at "embedding" with numpy normalisation; float vs uint8 vs int8 input; dynamic-range;
@@ -35,8 +35,8 @@ sys.path.insert(0, str(REPO))
 import tensorflow as tf  # noqa: E402
 from ai_edge_litert.interpreter import Interpreter, OpResolverType  # noqa: E402
 
+from convert.build import convert_run, read_run, representative_images  # noqa: E402
 from convert.check import cosine_stats, median_ms, test_crops  # noqa: E402
-from convert.cli import convert_run, read_run, representative_images  # noqa: E402
 from convert.quantize import EMBEDDING_LAYER, quiet_convert, to_float32, to_int8  # noqa: E402
 from edge.vision.classify import Classifier  # noqa: E402
 from edge.vision.colour import describe, flatten_water  # noqa: E402

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from convert.cli import ConvertError, run_host_main
+from convert.errors import ConvertError, run_host_main
 from edge.bundle import Bundle, load_bundle
 from edge.cli import setup_logging
 from edge.errors import ImageError

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 from tiny_bundle import HEIGHT, WIDTH, tiny_embedder, write_data, write_run
 
+from convert.build import convert_run, representative_images
 from convert.check import main as reid_check
-from convert.cli import convert_run, representative_images
 from convert.enroll import enroll
 from convert.probes import MAX_SCORE_DIFF, MIN_COSINE, PER_SWIMMER
 from edge.bundle import MANIFEST, load_bundle, sha256_file

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 from tiny_bundle import HEIGHT, WIDTH, tiny_embedder, write_data, write_run
 
-from convert.cli import main, representative_images
+from convert.build import representative_images
+from convert.cli import main
 from convert.quantize import convert, representative_indices
 from edge.bundle import load_bundle
 from edge.vision.runtime import make_interpreter

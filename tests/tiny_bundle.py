@@ -97,8 +97,8 @@ def write_run(root: Path, data: Path, model=None) -> Path:
 
 def build_bundle(tmp: Path) -> tuple[Path, Path]:
     """DIR and a bundle converted from a tiny RUN: (data, bundle_dir); bundle_dir.tar.gz too."""
+    from convert.build import representative_images
     from convert.bundle_writer import BundleContents, write_bundle
-    from convert.cli import representative_images
     from convert.quantize import convert
 
     data = write_data(tmp / "data")
