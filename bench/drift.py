@@ -27,16 +27,15 @@ Figures are given for every colour weight of `WEIGHTS` and track-threshold quant
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import tempfile
 import time
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+from folds import fold_parser, start
 from machine import cpu_name
 
 from convert.quantize import convert, representative_indices
@@ -55,21 +54,19 @@ from train.drift import (
     track_means,
     windows,
 )
-from train.fit import Recipe, configure_threads, train_embedder
+from train.fit import Recipe, train_embedder
 from train.openset import TRACK_QUANTILE, calibrate
 from train.svm import export_classifier, fit_classifier
 
 log = logging.getLogger("bench.drift")
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = REPO.parent / "shared" / "data" / "swimmers"
 DEFAULT_OUT = REPO / "bench" / "results" / "drift.json"
 WEIGHTS = (0.0, 0.5, 0.6, 0.7, 0.75, 0.9)
 TRACK_QUANTILES = (0.0, 0.005, 0.01, 0.02)  # of the middle bin's genuine track scores
 SHIPPED = f"w {DEFAULT_COLOUR_WEIGHT} q {TRACK_QUANTILE}"
 CALIBRATION_BIN = -2  # the middle bin: held out like reid-train's later frames, not the farthest
 SESSIONS = 200  # random sessions per bin: one track per swimmer, drawn from the bin
-QUICK_RECIPE = {"epochs": 2, "batches_per_epoch": 5}
 
 
 def load(data: Path, recipe: Recipe, whole_crops: bool = False) -> dict:
@@ -298,26 +295,14 @@ def plot(known: dict, folds: list[dict], path: Path) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    parser.add_argument("--quick", action="store_true", help="a 2-epoch toy recipe, 2 folds")
-    parser.add_argument("--epochs", type=int, help="override the recipe's epochs")
-    parser.add_argument("--folds", type=int, help="leave out only the first N swimmers")
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--dump", type=Path, help="save every model's embeddings here")
-    parser.add_argument("--replay", type=Path, help="evaluate --dump'ed embeddings, no training")
+    parser = fold_parser(__doc__.split("\n")[0], DEFAULT_OUT)
     parser.add_argument(
         "--whole-crops",
         action="store_true",
         help="the design before: the CNN and the colour histogram see whole crops",
     )
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    configure_threads(args.threads)
-    recipe = replace(Recipe(), **QUICK_RECIPE) if args.quick else Recipe()
-    if args.epochs:
-        recipe = replace(recipe, epochs=args.epochs)
+    recipe = start(args)
     data = load(args.data, recipe, args.whole_crops)
     swimmers = sorted(set(data["labels"]))
     result = {

@@ -30,17 +30,17 @@ import json
 import logging
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+from folds import fold_parser, start
 
 from convert.enroll import refit
 from edge.vision.classify import Classifier
 from train.data import load_images, time_split
 from train.descriptor import DEFAULT_COLOUR_WEIGHT, describe, flatten_water
-from train.fit import Recipe, configure_threads, embed, train_embedder
+from train.fit import Recipe, embed, train_embedder
 from train.openset import calibrate
 from train.run import make_split
 from train.svm import export_classifier, fit_classifier
@@ -48,9 +48,7 @@ from train.svm import export_classifier, fit_classifier
 log = logging.getLogger("bench.open_set")
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = REPO.parent / "shared" / "data" / "swimmers"
 DEFAULT_OUT = REPO / "bench" / "results" / "open_set.json"
-QUICK_RECIPE = {"epochs": 2, "batches_per_epoch": 5}
 QUICK_FOLDS = 2
 KNOWN_QUANTILE = 0.02  # the oracle operating point keeps 98 % of known frames
 # (a) (b) (c) (d) of the module docstring; (b) is the one where lower is better.
@@ -272,27 +270,15 @@ def recipe_note(args: argparse.Namespace) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    parser.add_argument("--quick", action="store_true", help="2 folds, a 2-epoch toy recipe")
-    parser.add_argument("--epochs", type=int, help="override the recipe's epochs")
-    parser.add_argument("--folds", type=int, help="leave out only the first N identities")
-    parser.add_argument("--threads", type=int, default=2)
+    parser = fold_parser(__doc__.split("\n")[0], DEFAULT_OUT)
     parser.add_argument(
         "--colour-weight",
         type=float,
         default=DEFAULT_COLOUR_WEIGHT,
         help="the colour signature's share of the descriptor (default %(default)s)",
     )
-    parser.add_argument("--dump", type=Path, help="save each fold's embeddings here (.npz)")
-    parser.add_argument("--replay", type=Path, help="evaluate --dump'ed embeddings, no training")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    configure_threads(args.threads)
-    recipe = replace(Recipe(), **QUICK_RECIPE) if args.quick else Recipe()
-    if args.epochs:
-        recipe = replace(recipe, epochs=args.epochs)
+    recipe = start(args)
     result = {
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "data": str(args.data),
