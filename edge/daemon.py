@@ -16,7 +16,6 @@ import threading
 import time
 from pathlib import Path
 
-from edge.bundle import load_bundle
 from edge.cli import run_main, setup_logging
 from edge.config import Config, load_config
 from edge.errors import ConfigError, ReidError
@@ -25,8 +24,7 @@ from edge.mqtt.events import Event
 from edge.mqtt.publish import Publisher
 from edge.mqtt.spool import Spool
 from edge.notify import Notifier
-from edge.probes import require_agreement
-from edge.signing import installed_key
+from edge.probes import checked_identifier
 from edge.snapshot import take_snapshot
 from edge.sources import open_source
 from edge.stats import StageTimer, cpu_temperature_c
@@ -34,7 +32,6 @@ from edge.track import TrackChange, Tracker
 from edge.types import Frame
 from edge.vision.crop import cut_crops
 from edge.vision.detect import make_detector
-from edge.vision.identify import Identifier
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +42,8 @@ class Daemon:
     """The stages of one camera, run frame by frame until the source ends or a stop is asked."""
 
     def __init__(self, config: Config) -> None:
-        bundle = load_bundle(config.bundle.path, installed_key(config.bundle.trusted_key))
+        bundle, self.identifier = checked_identifier(config.bundle)
         self.config = config
-        self.identifier = Identifier.from_bundle(bundle, config.bundle.threads)
-        require_agreement(bundle, self.identifier)  # this device's runtime, the host's answers
         self.aspect = bundle.input_width / bundle.input_height
         self.detector = make_detector(config.detector)
         self.tracker: Tracker | None = None  # made at the first frame, when its width is known
@@ -188,8 +183,7 @@ def _check_config(path: Path) -> int:
         config = load_config(path)
         if config.mqtt.tls.enabled:
             tls_context(config.mqtt.tls)
-        bundle = load_bundle(config.bundle.path, installed_key(config.bundle.trusted_key))
-        require_agreement(bundle, Identifier.from_bundle(bundle))
+        checked_identifier(config.bundle)
     except ConfigError as error:
         sys.stderr.write(f"reid-edge: config error: {error}\n")
         return 1

@@ -134,6 +134,15 @@ def require_agreement(bundle: Bundle, identifier: Identifier) -> ProbeReport | N
     return report
 
 
+def checked_identifier(cfg: BundleConfig) -> tuple[Bundle, Identifier]:
+    """The configured bundle (signed, once a key is installed) and this device's Identifier for
+    it, after the on-device check: how the daemon, --check-config and --snapshot all start."""
+    bundle = load_bundle(cfg.path, installed_key(cfg.trusted_key))
+    identifier = Identifier.from_bundle(bundle, cfg.threads)
+    require_agreement(bundle, identifier)
+    return bundle, identifier
+
+
 def main(argv: list[str] | None = None) -> int:
     """`reid-check --device BUNDLE` (or `python -m edge.probes BUNDLE`): exit 0 when this
     device reproduces the bundle's probes, 1 when it does not. Needs only the edge install."""

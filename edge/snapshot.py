@@ -1,10 +1,11 @@
 """`reid-edge --config FILE --snapshot OUT.png`: what the daemon sees, to aim the camera by.
 
 One frame from the configured source goes through the daemon's own detector, crops and
-Identifier; the picture shows the lanes as the config divides them (numbered), every detection's
-box with its lane, swimmer and score, and a line per detection goes to stdout. A single frame is
-judged crop by crop (the bundle's crop threshold), not by the track-level identity the running
-daemon uses, so an "unknown" here may still be named once a track has its window of crops.
+Identifier (the bundle checked as the daemon checks it); the picture shows the lanes as the
+config divides them (numbered), every detection's box with its lane, swimmer and score, and a
+line per detection goes to stdout. A single frame is judged crop by crop (the bundle's crop
+threshold), not by the track-level identity the running daemon uses, so an "unknown" here may
+still be named once a track has its window of crops.
 """
 
 from __future__ import annotations
@@ -16,15 +17,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from edge.bundle import load_bundle
 from edge.config import Config
 from edge.errors import ReidError, SourceError
-from edge.signing import installed_key
+from edge.probes import checked_identifier
 from edge.sources import open_source
 from edge.types import Box, Frame, Prediction
 from edge.vision.crop import cut_crops
 from edge.vision.detect import make_detector
-from edge.vision.identify import Identifier
 
 FIRST_FRAME_TIMEOUT_S = 10.0  # a camera takes a moment to deliver its first frame
 READ_TIMEOUT_S = 0.5
@@ -48,8 +47,7 @@ class Seen:
 
 def take_snapshot(config: Config, out: Path) -> list[Seen]:
     """Grab a frame, detect and identify, write the annotated picture to `out`."""
-    bundle = load_bundle(config.bundle.path, installed_key(config.bundle.trusted_key))
-    identifier = Identifier.from_bundle(bundle, config.bundle.threads)
+    bundle, identifier = checked_identifier(config.bundle)
     frame = first_frame(config)
     detections = make_detector(config.detector).detect(frame.image)
     crops = cut_crops(frame, detections, bundle.input_width / bundle.input_height)
