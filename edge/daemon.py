@@ -19,6 +19,7 @@ from pathlib import Path
 from edge.cli import run_main, setup_logging
 from edge.config import Config, load_config
 from edge.errors import ConfigError, ReidError
+from edge.lanes import lane_width
 from edge.mqtt.connection import tls_context
 from edge.mqtt.events import Event
 from edge.mqtt.publish import Publisher
@@ -102,9 +103,8 @@ class Daemon:
 
     def _process(self, frame: Frame) -> None:
         if self.tracker is None:
-            lanes = self.config.detector.lanes
-            lane_width = frame.image.shape[1] / lanes if lanes else 0.0
-            self.tracker = Tracker(self.config.tracker, self.identifier.name_tracks, lane_width)
+            width = lane_width(frame.image.shape[1], self.config.detector.lanes)
+            self.tracker = Tracker(self.config.tracker, self.identifier.name_tracks, width)
         with self.timer.stage("detect"):
             detections = self.detector.detect(frame.image)
         with self.timer.stage("crop"):

@@ -19,6 +19,7 @@ import numpy as np
 
 from edge.config import Config
 from edge.errors import ReidError, SourceError
+from edge.lanes import lane_of
 from edge.probes import checked_identifier
 from edge.sources import open_source
 from edge.types import Box, Frame, Prediction
@@ -78,13 +79,6 @@ def first_frame(config: Config) -> Frame:
     finally:
         source.close()
     raise SourceError(f"{config.source.uri}: no frame within {FIRST_FRAME_TIMEOUT_S:g} s")
-
-
-def lane_of(box: Box, width: int, lanes: int) -> int:
-    """The lane (1 = leftmost) holding the box's centre, with lanes as equal columns."""
-    if lanes <= 0:
-        return 0
-    return min(lanes, int(box.center[0] / (width / lanes)) + 1)
 
 
 def draw(image: np.ndarray, lanes: int, seen: list[Seen]) -> np.ndarray:

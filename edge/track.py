@@ -54,6 +54,7 @@ class _Track:
     box: Box
     last_seen: int
     descriptors: deque[np.ndarray]
+    key: int  # every track's, from its first box (track_id is only for announced ones)
     track_id: int | None = None  # given when announced
     naming: Naming = field(default_factory=lambda: Naming(None, -1.0))
 
@@ -72,6 +73,10 @@ class Tracker:
         self.lane_width = lane_width
         self._tracks: list[_Track] = []
         self._ids = itertools.count(1)
+        self._keys = itertools.count(1)
+        # Per detection of the last update, the key of the track it joined: what reid-collect
+        # files each crop under, announced or not yet.
+        self.keys: list[int] = []
 
     def update(
         self, frame_index: int, detections: Sequence[Detection], descriptors: np.ndarray
@@ -81,15 +86,17 @@ class Tracker:
             raise ValueError(f"{len(detections)} detections but {len(descriptors)} descriptors")
         changes = self._expire(frame_index)
         pairs = self._match([d.box for d in detections])
+        self.keys = []
         for det_index, detection in enumerate(detections):
             track = pairs.get(det_index)
             if track is None:
                 window = deque(maxlen=self.cfg.identity_window)
-                track = _Track(detection.box, frame_index, window)
+                track = _Track(detection.box, frame_index, window, next(self._keys))
                 self._tracks.append(track)
             else:
                 track.box, track.last_seen = detection.box, frame_index
             track.descriptors.append(np.asarray(descriptors[det_index], np.float32))
+            self.keys.append(track.key)
         settled = [t for t in self._tracks if len(t.descriptors) >= self.cfg.settle_crops]
         if settled:
             holding = [t.naming.swimmer_id for t in settled]

@@ -169,3 +169,17 @@ def test_with_lanes_known_a_sideways_jump_inside_the_lane_continues_the_track() 
     assert new_tracks(changes) == [1, 2]
     # The new track looks as much like A as the old one, which still holds A until it ends.
     assert [(c.track_id, c.swimmer_id) for _, c in changes] == [(1, "A"), (2, None)]
+
+
+def test_every_detection_is_keyed_to_its_track_from_the_first_frame() -> None:
+    """reid-collect files crops by these keys, before a track is announced and after."""
+    t = tracker()
+    seen = []
+    for i in range(6):
+        frame = [(at(60, 100 + 8 * i), "A"), (at(380, 500 - 8 * i), "B")]
+        run(t, [frame], start=i)
+        seen.append(list(t.keys))
+    assert seen == [[1, 2]] * 6
+    run(t, [[]] * (CFG.max_missed + 1), start=6)
+    run(t, [[(at(60, 100), "A")]], start=6 + CFG.max_missed + 1)
+    assert t.keys == [3]  # a track that ended is never continued: a new key
