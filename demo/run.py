@@ -1,7 +1,7 @@
 """`reid-demo`: the whole system on one machine, with no data set and no broker of your own.
 
     synthetic swimmers (or --data DIR) -> reid-train -> reid-convert (int8) -> reid-check
-    -> reid-enroll from the simulated pool camera (the session's start)
+    -> reid-collect + reid-enroll from the simulated pool camera (the session's start)
     -> a simulated 8-lane pool video (later, with a stranger) -> a broker -> reid-edge
     -> reid-subscribe, live -> OUT/report.md with the plots and a few annotated frames
 
@@ -15,6 +15,7 @@ import argparse
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -22,10 +23,9 @@ import time
 from pathlib import Path
 
 from demo.broker import start_broker
-from demo.camera import collect_crops
+from demo.naming import collected_tracks, read_index, write_names
 from demo.report import write_report
 from demo.score import score_tracks
-from edge.bundle import load_bundle
 from edge.config import render_toml
 from train.data import list_samples, time_split
 from train.poolsim import simulate_pool
@@ -44,7 +44,7 @@ POOL_FRAMES = 300
 # in the water at the same time. The daemon should answer it unknown, with the bundle's own
 # threshold (edge/identity.py: one swimmer, one place).
 STRANGER = "2"
-ENROL_FRAMES = 200  # the session's start, filmed to enrol the swimmers from the pool camera
+ENROL_FRAMES = 300  # the session's start, filmed to enrol the swimmers from the pool camera
 STEPS = 8
 
 
@@ -90,16 +90,26 @@ def without(data: Path, stranger: str, out: Path) -> Path:
 
 
 def enrol_from_camera(out: Path, known: Path, trained: Path) -> Path:
-    """Film the session's start (the known swimmers' earlier frames), cut their crops with the
-    daemon's detector (demo/camera.py) and enrol them into a new bundle, as a site does."""
+    """Film the session's start (the known swimmers' earlier frames), collect a folder of crops
+    per track with reid-collect, name the folders (the simulator's truth plays the person at the
+    contact sheet, demo/naming.py) and enrol them into a new bundle, as a site does."""
     start = simulate_pool(
         earlier_frames(known), out / "start.avi", out / "start.json", ENROL_FRAMES, seed=1
     )
-    bundle = load_bundle(trained)
-    aspect = bundle.input_width / bundle.input_height
-    camera = collect_crops(start, out / "start.json", out / "camera", aspect)
-    sys.stdout.write(f"camera crops: {camera}\n")
-    run("reid-enroll", trained, "--data", camera, "--out", out / "bundle")
+    config = out / "collect.toml"
+    tables = {
+        "device": {"name": "demo-pi", "state_dir": str(out / "state")},
+        "source": {"kind": "video", "uri": str(start)},
+        "bundle": {"path": str(trained)},
+    }
+    config.write_text(render_toml(tables))
+    camera = out / "camera"
+    shutil.rmtree(camera, ignore_errors=True)
+    run("reid-collect", "--config", config, "--out", camera)
+    tracks = collected_tracks(read_index(camera), json.loads((out / "start.json").read_text()))
+    names = write_names(tracks, out / "names.toml")
+    sys.stdout.write(f"named as the contact sheet shows them: {names}\n")
+    run("reid-enroll", trained, "--data", camera, "--names", names, "--out", out / "bundle")
     return out / "bundle"
 
 

@@ -56,8 +56,8 @@ def run_command(*args: str | Path, timeout: float = 600) -> subprocess.Completed
 
 def build_pool(folder: Path) -> Pool:
     """Train and convert on the known swimmers' crops, enrol them again from the simulated pool
-    camera (demo/camera.py: the start of the session, their earlier frames), then simulate the
-    session's later frames with the stranger among them."""
+    camera (demo/run.py: reid-collect on the session's start, their earlier frames, named by
+    the truth), then simulate the session's later frames with the stranger among them."""
     real = REAL_DATA.is_dir()
     everyone = REAL_DATA if real else generate_dataset(folder / "crops", identities=7, frames=80)
     data = without(everyone, STRANGER, folder / "known")

@@ -1,0 +1,70 @@
+"""Who is in each `reid-collect` folder, by the pool simulator's truth: the person naming tracks
+on the contact sheet, played by the truth, and the figures that say how well collecting went.
+
+A kept crop shows the truth swimmer whose box it overlaps most (IoU at least MIN_IOU), or
+nobody. A track is the swimmer most of its crops show; its purity is their share. A visit is a
+swimmer's stay in view without a gap longer than the tracker's patience: one track per visit
+is the goal (a visit split in two is two folders a person has to name).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from itertools import pairwise
+from pathlib import Path
+
+from edge.types import Box
+
+MIN_IOU = 0.5
+
+
+@dataclass(frozen=True)
+class CollectedTrack:
+    name: str  # the folder, track_<n>
+    swimmer: str | None  # who most of its crops show (None: nobody's box)
+    crops: int
+    right: int  # crops that show `swimmer`
+
+    @property
+    def purity(self) -> float:
+        return self.right / self.crops if self.crops else 0.0
+
+
+def collected_tracks(index: dict, truth: dict) -> list[CollectedTrack]:
+    """Each track of a reid-collect index.json (parsed) against a poolsim truth JSON (parsed)."""
+    frames = truth["frames"]
+    tracks = []
+    for track in index["tracks"]:
+        shows = Counter(_shown(frames[c["frame"]], Box(*c["box"])) for c in track["crops"])
+        swimmer, right = shows.most_common(1)[0]
+        tracks.append(CollectedTrack(track["name"], swimmer, len(track["crops"]), right))
+    return tracks
+
+
+def visits(truth: dict, patience: int) -> int:
+    """Stays in view, over all swimmers: a swimmer unseen for more than `patience` frames and
+    seen again starts a new visit."""
+    seen: dict[str, list[int]] = {}
+    for frame in truth["frames"]:
+        for swimmer in frame["swimmers"]:
+            seen.setdefault(swimmer["identity"], []).append(frame["index"])
+    return sum(1 + sum(b - a > patience + 1 for a, b in pairwise(idx)) for idx in seen.values())
+
+
+def write_names(tracks: list[CollectedTrack], path: Path) -> Path:
+    """names.toml as the person would write it: each track's swimmer, "skip" for nobody's."""
+    lines = [f'{t.name} = "{t.swimmer or "skip"}"' for t in tracks]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def read_index(folder: Path) -> dict:
+    return json.loads((folder / "index.json").read_text())
+
+
+def _shown(frame: dict, box: Box) -> str | None:
+    overlaps = [(box.iou(Box(*s["box"])), s["identity"]) for s in frame["swimmers"]]
+    best = max(overlaps, default=(0.0, None))
+    return best[1] if best[0] >= MIN_IOU else None
