@@ -265,6 +265,31 @@ def pi_check(data: dict) -> str:
     )
 
 
+def collect(data: dict) -> str:
+    """bench/collect.py: reid-collect's folders against the truth, then the daemon's tracks."""
+    got = data["collect"]
+    before, after = data["daemon_before_enrolling"], data["daemon_after_enrolling"]
+    new = ", ".join(data["new_swimmers"])
+    rows = [
+        ["folders per swimmer visit", f"{got['tracks_per_visit']:.2f} ({got['tracks']} folders, "
+         f"{got['visits']} visits in {got['frames']} frames)"],
+        ["crops showing their folder's swimmer", f"{_pct(got['crops_of_their_swimmer'])} of "
+         f"{got['crops']} (worst folder {_pct(got['purity_min'])})"],
+        [f"daemon, later video, trained bundle (swimmers {new} unknown to it)",
+         f"{before['right']} of {before['tracks']} tracks right ({_pct(before['accuracy'])})"],
+        ["daemon, later video, after `reid-enroll --names`",
+         f"{after['right']} of {after['tracks']} tracks right ({_pct(after['accuracy'])})"],
+    ]  # fmt: skip
+    return (
+        "### Enrolling a squad from the camera (`bench/collect.py`)\n\n"
+        f"A bundle trained without swimmers {new}; `reid-collect` on a simulated session's start "
+        "(every swimmer's earlier real crops, coming and going), the folders named from the "
+        "simulator's truth as a person would from the contact sheet, enrolled, then the daemon "
+        f"on the session's later crops. On {_measured_on(data)}.\n\n"
+        + _table(["step", "result"], rows)
+    )
+
+
 RENDERERS: dict[str, Callable[[dict], str]] = {
     "drift": drift,
     "drift_whole_crops": drift_whole_crops,
@@ -274,6 +299,7 @@ RENDERERS: dict[str, Callable[[dict], str]] = {
     "pipeline": pipeline,
     "soak": soak,
     "pi_check": pi_check,
+    "collect": collect,
 }
 
 

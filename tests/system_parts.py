@@ -1,4 +1,5 @@
-"""System packages the tests use for real: Mosquitto, mosquitto_passwd, openssl, systemd-analyze.
+"""System packages the tests use for real: Mosquitto, mosquitto_passwd, openssl, systemd-analyze,
+chromium (the contact sheet in a real browser).
 
 Where one is missing, a test skips and says why, so the suite still runs on a laptop. `.ci/run`
 installs them and sets REID_REQUIRE_SYSTEM=1: there a missing package fails the test instead,
