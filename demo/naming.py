@@ -1,10 +1,13 @@
 """Who is in each `reid-collect` folder, by the pool simulator's truth: the person naming tracks
 on the contact sheet, played by the truth, and the figures that say how well collecting went.
 
-A kept crop shows the truth swimmer whose box it overlaps most (IoU at least MIN_IOU), or
-nobody. A track is the swimmer most of its crops show; its purity is their share. A visit is a
-swimmer's stay in view without a gap longer than the tracker's patience: one track per visit
-is the goal (a visit split in two is two folders a person has to name).
+A kept crop shows the truth swimmer whose pasted crop (`crop_box`) holds the centre of its box,
+or nobody. Not the truth `box`: that is where the crop's pixels stand out from its water, and in
+a real crop with a faint swimmer it can be a few pixels of splash beside the swimmer.
+
+A track is the swimmer most of its crops show; its purity is their share. A visit is a swimmer's
+stay in view without a gap longer than the tracker's patience: one track per visit is the goal
+(a visit split in two is two folders a person has to name).
 """
 
 from __future__ import annotations
@@ -16,8 +19,6 @@ from itertools import pairwise
 from pathlib import Path
 
 from edge.types import Box
-
-MIN_IOU = 0.5
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,11 @@ def read_index(folder: Path) -> dict:
 
 
 def _shown(frame: dict, box: Box) -> str | None:
-    overlaps = [(box.iou(Box(*s["box"])), s["identity"]) for s in frame["swimmers"]]
-    best = max(overlaps, default=(0.0, None))
-    return best[1] if best[0] >= MIN_IOU else None
+    x, y = box.center
+    holding = [
+        (box.iou(Box(*s["crop_box"])), s["identity"])
+        for s in frame["swimmers"]
+        if s["crop_box"][0] <= x < s["crop_box"][0] + s["crop_box"][2]
+        and s["crop_box"][1] <= y < s["crop_box"][1] + s["crop_box"][3]
+    ]
+    return max(holding, default=(0.0, None))[1]
