@@ -66,8 +66,9 @@ wait "$pip_pid" || { tail -20 "$D/pip.log" >&2; exit 1; }
 mkdir -p "$D/src" && rm -rf "$D/src/edge" && cp -r "$SRC/edge" "$D/src/"  # a copy: no .pyc in SRC
 find "$D/src" -name __pycache__ -prune -exec rm -rf {} +
 # A Raspberry Pi 4: its CPU as qemu models it, and its /proc/cpuinfo (qemu -L finds this one
-# first). LiteRT picks its kernels from both: with the host's x86 cpuinfo it crashes, and on
-# qemu's default "max" CPU its int8 embeddings come out wrong (the device check refuses them).
+# first). LiteRT picks its kernels from both: with the host's x86 cpuinfo it crashes, and with
+# this cpuinfo on qemu's default "max" CPU its int8 embeddings come out wrong (the device check
+# refuses them).
 mkdir -p "$ROOT/proc"
 for core in 0 1 2 3; do
     printf 'processor\t: %s\nBogoMIPS\t: 108.00\nFeatures\t: fp asimd evtstrm crc32 cpuid\n' "$core"
