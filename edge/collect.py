@@ -185,12 +185,12 @@ class Collector:
         if track.boxes < self.config.tracker.settle_crops or not chosen:
             self.dropped += 1
             return
-        self.records.append(write_track(self.out, track, chosen))
+        self.records.append(write_track(self.out, track.key, track, chosen))
 
 
-def write_track(out: Path, track: TrackCrops, chosen: list[Candidate]) -> TrackRecord:
-    """OUT/track_<key>/frame_<n>.jpg for the chosen crops; a full disk is one `ReidError`."""
-    folder = out / f"track_{track.key:04d}"
+def write_track(out: Path, number: int, track: TrackCrops, chosen: list[Candidate]) -> TrackRecord:
+    """OUT/track_<number>/frame_<n>.jpg for the chosen crops; a full disk is one `ReidError`."""
+    folder = out / f"track_{number:04d}"
     kept = []
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -204,7 +204,7 @@ def write_track(out: Path, track: TrackCrops, chosen: list[Candidate]) -> TrackR
     except OSError as error:
         raise ReidError(f"cannot write {folder}: {error.strerror or error}") from None
     first, last = track.first, track.last
-    return TrackRecord(folder.name, track.key, track.lane, first.index, last.index, first.ts,
+    return TrackRecord(folder.name, number, track.lane, first.index, last.index, first.ts,
                        last.ts, track.boxes, kept)  # fmt: skip
 
 

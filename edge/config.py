@@ -121,6 +121,15 @@ class SpoolConfig:
 
 
 @dataclass(frozen=True)
+class UnknownCropsConfig:
+    # Off by default: keeping pictures of people the Pi does not know is the pool's decision.
+    enabled: bool = False  # keep crops of tracks that end unknown, in STATE_DIR/unknown
+    per_track: int = 10  # chosen as reid-collect chooses (sharp, whole, unlike each other)
+    max_tracks: int = 200  # past either bound the oldest tracks are deleted
+    max_mb: float = 50.0
+
+
+@dataclass(frozen=True)
 class Config:
     device: DeviceConfig = field(default_factory=DeviceConfig)
     source: SourceConfig = field(default_factory=SourceConfig)
@@ -129,6 +138,7 @@ class Config:
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     mqtt: MqttConfig = field(default_factory=MqttConfig)
     spool: SpoolConfig = field(default_factory=SpoolConfig)
+    unknown_crops: UnknownCropsConfig = field(default_factory=UnknownCropsConfig)
 
 
 def load_config(path: str | Path) -> Config:
@@ -150,7 +160,9 @@ def parse_config(raw: dict[str, Any]) -> Config:
     """Build a `Config` from already-parsed TOML, checking every key and value, and every rule
     between keys that a stage would otherwise hit only when the daemon runs."""
     config = _build(Config, raw, "")
-    for section in (config.tracker, config.detector, config.spool, config.mqtt, config.mqtt.tls):
+    sections = (config.tracker, config.detector, config.spool, config.mqtt, config.mqtt.tls,
+                config.unknown_crops)  # fmt: skip
+    for section in sections:
         check_section(section)
     return config
 
@@ -196,6 +208,15 @@ def _spool_problem(cfg: SpoolConfig) -> str | None:
     return None
 
 
+def _unknown_crops_problem(cfg: UnknownCropsConfig) -> str | None:
+    for key in ("per_track", "max_tracks"):
+        if getattr(cfg, key) < 1:
+            return f"unknown_crops.{key}: must be at least 1, got {getattr(cfg, key)}"
+    if cfg.max_mb <= 0:
+        return f"unknown_crops.max_mb: must be > 0, got {cfg.max_mb}"
+    return None
+
+
 def _mqtt_problem(cfg: MqttConfig) -> str | None:
     if not 1 <= cfg.port <= 65535:
         return f"mqtt.port: must be 1..65535, got {cfg.port}"
@@ -221,6 +242,7 @@ _RULES = {
     SpoolConfig: _spool_problem,
     MqttConfig: _mqtt_problem,
     TlsConfig: _tls_problem,
+    UnknownCropsConfig: _unknown_crops_problem,
 }
 
 

@@ -103,6 +103,18 @@ def write_sheet(out: Path, records: list[TrackRecord], source: str) -> Path:
     return out / "index.html"
 
 
+def read_records(out: Path) -> list[TrackRecord]:
+    """The tracks OUT/index.json lists (none when there is no index yet)."""
+    path = out / "index.json"
+    if not path.is_file():
+        return []
+    try:
+        tracks = json.loads(path.read_text())["tracks"]
+        return [TrackRecord(**{**t, "crops": [KeptCrop(**c) for c in t["crops"]]}) for t in tracks]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ReidError(f"{path}: not a contact sheet index ({error})") from None
+
+
 def _row(record: TrackRecord) -> str:
     images = "".join(
         f'<img src="{record.name}/{c.file}" alt="{record.name} {c.file}" title="frame {c.frame}">'

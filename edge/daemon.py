@@ -31,6 +31,7 @@ from edge.sources import open_source
 from edge.stats import StageTimer, cpu_temperature_c
 from edge.track import TrackChange, Tracker
 from edge.types import Frame
+from edge.unknown_crops import UnknownCrops
 from edge.vision.crop import cut_crops
 from edge.vision.detect import make_detector
 
@@ -52,6 +53,7 @@ class Daemon:
         self.publisher = Publisher(config.mqtt, config.device, self.spool)
         self.notifier = Notifier()
         self.timer = StageTimer()
+        self.unknown = None  # made with the tracker, when enabled
         self.last_frame: Frame | None = None  # `end` events at shutdown carry its index and time
         self._next_watchdog = self._next_stats = time.monotonic()
         self._progressed = True  # starting up counts: READY=1 has just been sent
@@ -77,8 +79,10 @@ class Daemon:
             self.notifier.stopping()
             source.close()
             if self.tracker is not None and self.last_frame is not None:
-                last = self.last_frame
-                self._publish(self.tracker.finish(), last.ts, last.index)
+                last, ended = self.last_frame, self.tracker.finish()
+                self._publish(ended, last.ts, last.index)
+                if self.unknown is not None:
+                    self.unknown.ended(ended, last.index)
             self.publisher.publish_stats(self._stats())
             self.publisher.stop()
             self.spool.close()
@@ -103,8 +107,12 @@ class Daemon:
 
     def _process(self, frame: Frame) -> None:
         if self.tracker is None:
-            width = lane_width(frame.image.shape[1], self.config.detector.lanes)
+            lanes = self.config.detector.lanes
+            width = lane_width(frame.image.shape[1], lanes)
             self.tracker = Tracker(self.config.tracker, self.identifier.name_tracks, width)
+            if self.config.unknown_crops.enabled:
+                self.unknown = UnknownCrops(self.config.unknown_crops, self.config.device.state_dir,
+                                            lanes, self.config.tracker.max_missed)  # fmt: skip
         with self.timer.stage("detect"):
             detections = self.detector.detect(frame.image)
         with self.timer.stage("crop"):
@@ -115,6 +123,10 @@ class Daemon:
             cropped = {c.box for c in crops}
             kept = [d for d in detections if d.box in cropped]
             changes = self.tracker.update(frame.index, kept, descriptors)
+        if self.unknown is not None:
+            with self.timer.stage("keep"):
+                self.unknown.see(frame, crops, self.tracker.keys)
+                self.unknown.ended(changes, frame.index)
         with self.timer.stage("publish"):
             self._publish(changes, frame.ts, frame.index)
         self.timer.frame_done()

@@ -12,7 +12,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-STAGES = ("decode", "detect", "crop", "embed", "track", "publish")  # track: linking and naming
+# track: linking and naming; keep: the crops of unknown tracks ([unknown_crops], when enabled)
+STAGES = ("decode", "detect", "crop", "embed", "track", "keep", "publish")
 THERMAL_ZONE = Path("/sys/class/thermal/thermal_zone0/temp")
 
 

@@ -47,6 +47,7 @@ class TrackChange:
     swimmer_id: str | None
     score: float
     box: Box
+    key: int = 0  # the tracker's own number for the track (Tracker.keys), not published
 
 
 @dataclass
@@ -124,7 +125,8 @@ class Tracker:
     def _end(self, track: _Track) -> TrackChange:
         assert track.track_id is not None
         naming = track.naming
-        return TrackChange("end", track.track_id, naming.swimmer_id, naming.score, track.box)
+        return TrackChange("end", track.track_id, naming.swimmer_id, naming.score, track.box,
+                           track.key)  # fmt: skip
 
     def _announce(self, track: _Track, naming: Naming) -> list[TrackChange]:
         before, track.naming = track.naming, naming
@@ -136,7 +138,8 @@ class Tracker:
             kind = "update"
         else:
             return []
-        return [TrackChange(kind, track.track_id, naming.swimmer_id, naming.score, track.box)]
+        return [TrackChange(kind, track.track_id, naming.swimmer_id, naming.score, track.box,
+                            track.key)]  # fmt: skip
 
     def _match(self, boxes: list[Box]) -> dict[int, _Track]:
         """Detection index -> continued track: IoU pairs first, then near centroids."""

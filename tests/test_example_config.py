@@ -98,4 +98,5 @@ def test_every_section_and_key_is_commented():
         "[mqtt]",
         "[mqtt.tls]",
         "[spool]",
+        "[unknown_crops]",
     ]
