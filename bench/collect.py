@@ -10,7 +10,8 @@ and named from it, as a person at the contact sheet would; `reid-enroll --names`
 The daemon then runs on a later video of the same session (the later crops) with a real broker,
 once with the trained bundle and once with the enrolled one, and its tracks are scored: the new
 swimmers are unknown to the first and should be named by the second. Writes
-bench/results/collect.json; the trained bundle is kept in bench/work/collect and reused.
+bench/results/collect.json; the trained bundle is kept in bench/work/collect/without-<new>
+and reused.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ sys.path.insert(0, str(REPO))
 from demo.naming import collected_tracks, read_index, visits, write_names  # noqa: E402
 from demo.run import earlier_frames, later_frames, run, run_daemon  # noqa: E402
 from demo.score import score_tracks  # noqa: E402
+from edge.collect import DEFAULT_PER_TRACK  # noqa: E402
 from edge.config import TrackerConfig, render_toml  # noqa: E402
 from train.poolsim import simulate_pool  # noqa: E402
 
@@ -39,56 +41,58 @@ START_FRAMES = 750  # 30 s at 25 fps: everyone comes in, swims a while and leave
 LATER_FRAMES = 300
 
 
-def trained_bundle(data: Path, new: list[str], epochs: int | None) -> Path:
-    """Train and convert on everyone but `new` (once; reused from WORK)."""
-    bundle = WORK / "trained"
+def trained_bundle(work: Path, data: Path, new: list[str], epochs: int | None) -> Path:
+    """Train and convert on everyone but `new` (once; reused from `work`)."""
+    bundle = work / "trained"
     if (bundle / "manifest.json").is_file():
         return bundle
-    known = WORK / "known"
+    known = work / "known"
     shutil.rmtree(known, ignore_errors=True)
     known.mkdir()
     for folder in sorted(p for p in data.iterdir() if p.is_dir() and p.name not in new):
         (known / folder.name).symlink_to(folder.resolve(), target_is_directory=True)
     epochs_args = ["--epochs", epochs] if epochs else []
-    run("reid-train", "--data", known, "--out", WORK / "run", "--no-progress", *epochs_args)
-    run("reid-convert", WORK / "run", "--data", known, "--out", bundle)
+    run("reid-train", "--data", known, "--out", work / "run", "--no-progress", *epochs_args)
+    run("reid-convert", work / "run", "--data", known, "--out", bundle)
     return bundle
 
 
-def collect_session(data: Path, bundle: Path) -> tuple[Path, dict]:
+def collect_session(work: Path, data: Path, bundle: Path, per_track: int) -> tuple[Path, dict]:
     """reid-collect on the session's start; the folders against the truth."""
-    video = simulate_pool(earlier_frames(data), WORK / "start.avi", WORK / "start.json",
+    video = simulate_pool(earlier_frames(data), work / "start.avi", work / "start.json",
                           START_FRAMES, seed=3, enter_leave=True)  # fmt: skip
-    config = WORK / "collect.toml"
+    config = work / "collect.toml"
     tables = {
-        "device": {"name": "bench-pi", "state_dir": str(WORK / "state")},
+        "device": {"name": "bench-pi", "state_dir": str(work / "state")},
         "source": {"kind": "video", "uri": str(video)},
         "bundle": {"path": str(bundle)},
     }
     config.write_text(render_toml(tables))
-    tracks_dir = WORK / "tracks"
+    tracks_dir = work / "tracks"
     shutil.rmtree(tracks_dir, ignore_errors=True)
-    run("reid-collect", "--config", config, "--out", tracks_dir)
-    truth = json.loads((WORK / "start.json").read_text())
+    run("reid-collect", "--config", config, "--out", tracks_dir, "--per-track", per_track)
+    truth = json.loads((work / "start.json").read_text())
     tracks = collected_tracks(read_index(tracks_dir), truth)
-    stays = visits(truth, TrackerConfig().max_missed)
+    tracker = TrackerConfig()
+    stays = visits(truth, tracker.max_missed, tracker.settle_crops)
     crops = sum(t.crops for t in tracks)
     figures = {
         "frames": START_FRAMES,
+        "per_track": per_track,
         "visits": stays,
         "tracks": len(tracks),
         "tracks_per_visit": round(len(tracks) / stays, 3),
         "crops": crops,
         "crops_of_their_swimmer": round(sum(t.right for t in tracks) / crops, 4),
         "purity_min": round(min(t.purity for t in tracks), 4),
-        "per_track": {t.name: [t.swimmer, t.right, t.crops] for t in tracks},
+        "folders": {t.name: [t.swimmer, t.right, t.crops] for t in tracks},
     }
-    write_names(tracks, WORK / "names.toml")
+    write_names(tracks, work / "names.toml")
     return tracks_dir, figures
 
 
-def daemon_score(bundle: Path, video: Path, truth: dict, enrolled: set[str]) -> dict:
-    out = WORK / f"daemon-{bundle.name}"
+def daemon_score(work: Path, bundle: Path, video: Path, truth: dict, enrolled: set[str]) -> dict:
+    out = work / f"daemon-{bundle.name}"
     out.mkdir(exist_ok=True)
     events = run_daemon(out, video, bundle)
     score = score_tracks(events, truth, enrolled)
@@ -103,29 +107,33 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--new", nargs="+", default=["2", "5"], help="swimmers to enrol")
     parser.add_argument("--epochs", type=int, help="override the training recipe's epochs")
+    parser.add_argument("--per-track", type=int, default=DEFAULT_PER_TRACK)
+    parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
-    WORK.mkdir(parents=True, exist_ok=True)
-    trained = trained_bundle(args.data, args.new, args.epochs)
-    tracks_dir, collected = collect_session(args.data, trained)
-    enrolled = WORK / "enrolled"
+    work = WORK / f"without-{'-'.join(args.new)}"  # a trained bundle per set of new swimmers
+    work.mkdir(parents=True, exist_ok=True)
+    trained = trained_bundle(work, args.data, args.new, args.epochs)
+    tracks_dir, collected = collect_session(work, args.data, trained, args.per_track)
+    enrolled = work / "enrolled"
     shutil.rmtree(enrolled, ignore_errors=True)
-    run("reid-enroll", trained, "--data", tracks_dir, "--names", WORK / "names.toml",
+    run("reid-enroll", trained, "--data", tracks_dir, "--names", work / "names.toml",
         "--out", enrolled)  # fmt: skip
-    video = simulate_pool(later_frames(args.data), WORK / "later.avi", WORK / "later.json",
+    video = simulate_pool(later_frames(args.data), work / "later.avi", work / "later.json",
                           LATER_FRAMES, seed=4)  # fmt: skip
-    truth = json.loads((WORK / "later.json").read_text())
+    truth = json.loads((work / "later.json").read_text())
     everyone = set(later_frames(args.data))
+    known = everyone - set(args.new)
     results = {
         "cpu": cpu_name(),
         "data": str(args.data),
         "new_swimmers": args.new,
         "collect": collected,
-        "daemon_before_enrolling": daemon_score(trained, video, truth, everyone - set(args.new)),
-        "daemon_after_enrolling": daemon_score(enrolled, video, truth, everyone),
+        "daemon_before_enrolling": daemon_score(work, trained, video, truth, known),
+        "daemon_after_enrolling": daemon_score(work, enrolled, video, truth, everyone),
     }
-    OUT.write_text(json.dumps(results, indent=1) + "\n")
+    args.out.write_text(json.dumps(results, indent=1) + "\n")
     sys.stdout.write(json.dumps({k: v for k, v in results.items() if k != "collect"}, indent=1))
-    sys.stdout.write(f"\nwrote {OUT}\n")
+    sys.stdout.write(f"\nwrote {args.out}\n")
     return 0
 
 

@@ -16,7 +16,7 @@ near-identical images:
 - of the rest, up to `per_track` crops as unlike each other as they come (farthest-point
   selection on small grey thumbnails, starting from the sharpest).
 A track in memory holds at most THIN_AT x `per_track` candidates; past that it is thinned to the
-most unlike half, so a swimmer who stays an hour costs what one who stays a minute does. A
+most unlike `per_track`, so a swimmer who stays an hour costs what one who stays a minute does. A
 track with fewer boxes than the tracker's `settle_crops` is one the daemon never announces (a
 splash, a swimmer passing a corner): it is not written.
 """
@@ -53,11 +53,11 @@ log = logging.getLogger(__name__)
 
 MIN_BOX_PX = 32  # a box shorter than this is too few pixels to learn a swimmer from
 EDGE_PX = 2  # a box this close to the frame's edge is cut off by it
-MIN_GAP_FRAMES = 5  # between two candidates of a track (5 a second at 25 fps)
+MIN_GAP_FRAMES = 2  # between two candidates of a track (12 a second at 25 fps)
 BLUR_FRACTION = 0.5  # of the track's median sharpness
-THIN_AT = 4  # candidates in memory, in units of `per_track`
+THIN_AT = 2  # candidates in memory, in units of `per_track`
 THUMB_SIZE = (12, 20)  # width, height of the grey thumbnails crops are compared on
-DEFAULT_PER_TRACK = 40
+DEFAULT_PER_TRACK = 200
 READ_TIMEOUT_S = 0.5
 PROGRESS_EVERY_S = 5.0
 
@@ -113,7 +113,7 @@ class TrackCrops:
         if usable and frame.index - recent >= MIN_GAP_FRAMES:
             self.candidates.append(Candidate.of(crop))
             if len(self.candidates) > THIN_AT * per_track:
-                self.candidates = most_unlike(self.candidates, 2 * per_track)
+                self.candidates = most_unlike(self.candidates, per_track)
 
     def chosen(self, per_track: int) -> list[Candidate]:
         """The sharp enough candidates, at most `per_track`, as unlike each other as they come."""
