@@ -41,8 +41,8 @@ from edge.cli import run_main, setup_logging
 from edge.config import Config, load_config
 from edge.contact_sheet import KeptCrop, TrackRecord, write_sheet
 from edge.errors import ReidError
+from edge.geometry import PoolGeometry, geometry_of
 from edge.identity import Naming
-from edge.lanes import lane_of, lane_width
 from edge.sources import open_source
 from edge.track import Tracker
 from edge.types import Box, Crop, Detection, Frame
@@ -141,25 +141,25 @@ class Collector:
 
     def __init__(self, config: Config, out: Path, aspect: float, per_track: int) -> None:
         self.config, self.out, self.aspect, self.per_track = config, out, aspect, per_track
-        self.detector = make_detector(config.detector)
+        self.detector = make_detector(config.detector, config.pool)
         self.tracker: Tracker | None = None
+        self.pool: PoolGeometry | None = None  # the lanes in pixels, at the first frame
         self.live: dict[int, TrackCrops] = {}
         self.records: list[TrackRecord] = []
         self.frames = self.dropped = 0
 
     def feed(self, frame: Frame) -> None:
         height, width = frame.image.shape[:2]
-        lanes = self.config.detector.lanes
         if self.tracker is None:
-            self.tracker = Tracker(self.config.tracker, _nobody, lane_width(width, lanes))
+            self.pool = geometry_of(self.config, width, height)
+            self.tracker = Tracker(self.config.tracker, _nobody, self.pool.lane_of)
         crops = cut_crops(frame, self.detector.detect(frame.image), self.aspect)
         unnamed = np.zeros((len(crops), 1))  # tracks are linked by their boxes only
         self.tracker.update(frame.index, [Detection(c.box) for c in crops], unnamed)
         for crop, key in zip(crops, self.tracker.keys, strict=True):
             track = self.live.get(key)
             if track is None:
-                lane = lane_of(crop.box, width, lanes)
-                track = self.live[key] = TrackCrops(key, lane, frame, frame)
+                track = self.live[key] = TrackCrops(key, self.pool.lane_of(crop.box), frame, frame)
             track.see(frame, crop, usable_box(crop.box, width, height), self.per_track)
         gone = [k for k, t in self.live.items() if frame.index - t.last.index > self._patience]
         for key in gone:

@@ -15,6 +15,7 @@ import math
 import tomllib
 import typing
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, Literal
 
@@ -65,6 +66,18 @@ class DetectorConfig:
     model_class: int = 0
     input_mean: float = 127.5
     input_std: float = 127.5
+
+
+@dataclass(frozen=True)
+class PoolConfig:
+    # Where the water and lanes are, in normalised image coordinates (x 0..1 left to right,
+    # y 0..1 top to bottom: the config survives a change of capture size). edge/geometry.py.
+    water: list = field(default_factory=list)  # polygon [[x, y], ...]; [] = the whole frame
+    # Every lane boundary left to right, the outer two included: [[x, y], [x, y]] each, two
+    # points on the line (perspective: lanes may converge). N + 1 lines make N lanes and
+    # detector.lanes must be N. [] = detector.lanes equal columns.
+    lane_lines: list = field(default_factory=list)
+    masks: list = field(default_factory=list)  # polygons never searched: deck, flags, a clock
 
 
 @dataclass(frozen=True)
@@ -134,6 +147,7 @@ class Config:
     device: DeviceConfig = field(default_factory=DeviceConfig)
     source: SourceConfig = field(default_factory=SourceConfig)
     detector: DetectorConfig = field(default_factory=DetectorConfig)
+    pool: PoolConfig = field(default_factory=PoolConfig)
     bundle: BundleConfig = field(default_factory=BundleConfig)
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     mqtt: MqttConfig = field(default_factory=MqttConfig)
@@ -160,10 +174,14 @@ def parse_config(raw: dict[str, Any]) -> Config:
     """Build a `Config` from already-parsed TOML, checking every key and value, and every rule
     between keys that a stage would otherwise hit only when the daemon runs."""
     config = _build(Config, raw, "")
-    sections = (config.tracker, config.detector, config.spool, config.mqtt, config.mqtt.tls,
-                config.unknown_crops)  # fmt: skip
+    sections = (config.tracker, config.detector, config.pool, config.spool, config.mqtt,
+                config.mqtt.tls, config.unknown_crops)  # fmt: skip
     for section in sections:
         check_section(section)
+    lines, lanes = len(config.pool.lane_lines), config.detector.lanes
+    if lines and lines != lanes + 1:
+        raise ConfigError(f"pool.lane_lines: {lines} lines make {lines - 1} lanes, but "
+                          f"detector.lanes is {lanes}: set it to {lines - 1}")  # fmt: skip
     return config
 
 
@@ -200,6 +218,55 @@ def _detector_problem(cfg: DetectorConfig) -> str | None:
     if cfg.kind == "tflite" and cfg.input_std <= 0:
         return f"detector.input_std: must be > 0, got {cfg.input_std}"
     return None
+
+
+def _pool_problem(cfg: PoolConfig) -> str | None:
+    polygons = [("pool.water", cfg.water)] if cfg.water else []
+    polygons += [(f"pool.masks[{i}]", m) for i, m in enumerate(cfg.masks)]
+    for where, polygon in polygons:
+        problem = _points_problem(where, polygon, at_least=3)
+        if problem:
+            return problem
+    for i, line in enumerate(cfg.lane_lines):
+        problem = _points_problem(f"pool.lane_lines[{i}]", line, at_least=2, at_most=2)
+        if problem:
+            return problem
+        if line[0][1] == line[1][1]:
+            return f"pool.lane_lines[{i}]: {line} is level; a lane boundary runs up the frame"
+    if len(cfg.lane_lines) == 1:
+        return "pool.lane_lines: one line makes no lane; give every boundary, the outer two too"
+    for i, (left, right) in enumerate(pairwise(cfg.lane_lines)):
+        if any(_line_x(left, y) >= _line_x(right, y) for y in (0.0, 1.0)):
+            return (
+                f"pool.lane_lines[{i + 1}]: not right of line {i} across the frame (left to right)"
+            )
+    return None
+
+
+def _points_problem(where: str, points: Any, at_least: int, at_most: int = 0) -> str | None:
+    """Normalised [x, y] points: a list of pairs of numbers in 0..1, as many as the shape needs."""
+    if not isinstance(points, list) or not all(
+        isinstance(p, list) and len(p) == 2 and all(_is_number(v) for v in p) for p in points
+    ):
+        return f"{where}: expected a list of [x, y] points, got {points!r}"
+    if len(points) < at_least or (at_most and len(points) > at_most):
+        count = f"{at_least}" if at_most == at_least else f"at least {at_least}"
+        return f"{where}: needs {count} points, got {len(points)}"
+    for point in points:
+        if not all(0.0 <= v <= 1.0 for v in point):
+            return (
+                f"{where}: {point} is outside the frame (x and y are 0..1 of its width and height)"
+            )
+    return None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _line_x(line: list, y: float) -> float:
+    (x0, y0), (x1, y1) = line
+    return x0 + (x1 - x0) * (y - y0) / (y1 - y0)
 
 
 def _spool_problem(cfg: SpoolConfig) -> str | None:
@@ -239,6 +306,7 @@ def _tls_problem(tls: TlsConfig) -> str | None:
 _RULES = {
     TrackerConfig: _tracker_problem,
     DetectorConfig: _detector_problem,
+    PoolConfig: _pool_problem,
     SpoolConfig: _spool_problem,
     MqttConfig: _mqtt_problem,
     TlsConfig: _tls_problem,
@@ -269,6 +337,8 @@ def _render_table(name: str, table: dict[str, Any], lines: list[str]) -> None:
 
 
 def _toml_scalar(value: Any) -> str:
+    if isinstance(value, list):  # the pool's points: numbers and lists of them
+        return "[" + ", ".join(_toml_scalar(v) for v in value) + "]"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):

@@ -19,7 +19,7 @@ from pathlib import Path
 from edge.cli import run_main, setup_logging
 from edge.config import Config, load_config
 from edge.errors import ConfigError, ReidError
-from edge.lanes import lane_width
+from edge.geometry import PoolGeometry, geometry_of
 from edge.mqtt.connection import tls_context
 from edge.mqtt.events import Event
 from edge.mqtt.publish import Publisher
@@ -47,13 +47,14 @@ class Daemon:
         bundle, self.identifier = checked_identifier(config.bundle)
         self.config = config
         self.aspect = bundle.input_width / bundle.input_height
-        self.detector = make_detector(config.detector)
+        self.detector = make_detector(config.detector, config.pool)
         self.tracker: Tracker | None = None  # made at the first frame, when its width is known
         self.spool = Spool.from_config(config.device, config.spool)
         self.publisher = Publisher(config.mqtt, config.device, self.spool)
         self.notifier = Notifier()
         self.timer = StageTimer()
         self.unknown = None  # made with the tracker, when enabled
+        self.pool: PoolGeometry | None = None  # the lanes in pixels, at the first frame
         self.last_frame: Frame | None = None  # `end` events at shutdown carry its index and time
         self._next_watchdog = self._next_stats = time.monotonic()
         self._progressed = True  # starting up counts: READY=1 has just been sent
@@ -107,12 +108,14 @@ class Daemon:
 
     def _process(self, frame: Frame) -> None:
         if self.tracker is None:
-            lanes = self.config.detector.lanes
-            width = lane_width(frame.image.shape[1], lanes)
-            self.tracker = Tracker(self.config.tracker, self.identifier.name_tracks, width)
+            height, width = frame.image.shape[:2]
+            self.pool = geometry_of(self.config, width, height)
+            self.tracker = Tracker(
+                self.config.tracker, self.identifier.name_tracks, self.pool.lane_of
+            )
             if self.config.unknown_crops.enabled:
                 self.unknown = UnknownCrops(self.config.unknown_crops, self.config.device.state_dir,
-                                            lanes, self.config.tracker.max_missed)  # fmt: skip
+                                            self.pool, self.config.tracker.max_missed)  # fmt: skip
         with self.timer.stage("detect"):
             detections = self.detector.detect(frame.image)
         with self.timer.stage("crop"):
@@ -145,6 +148,7 @@ class Daemon:
                 score=round(float(change.score), 4),
                 box=tuple(change.box.as_list()),
                 frame=frame_index,
+                lane=self.pool.lane_of(change.box) if self.pool else 0,
             )
             self.publisher.publish_event(event)  # spooled on disk when this returns
             log.debug("event %s spooled: track %d %s", event.event_id, event.track_id, event.type)

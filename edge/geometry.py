@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from edge.config import Config, PoolConfig
 from edge.types import Box
 
 Point = tuple[float, float]
@@ -114,3 +115,12 @@ class PoolGeometry:
              (round(self.boundary_x(line, self.height) * sx), height - 1))
             for line in self.boundaries
         ]  # fmt: skip
+
+
+def pool_geometry(lanes: int, pool: PoolConfig, width: int, height: int) -> PoolGeometry:
+    """`detector.lanes` and the `[pool]` section for a `width` x `height` frame."""
+    return PoolGeometry.from_config(width, height, lanes, pool.lane_lines, pool.water, pool.masks)
+
+
+def geometry_of(config: Config, width: int, height: int) -> PoolGeometry:
+    return pool_geometry(config.detector.lanes, config.pool, width, height)

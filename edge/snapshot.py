@@ -2,10 +2,11 @@
 
 One frame from the configured source goes through the daemon's own detector, crops and
 Identifier (the bundle checked as the daemon checks it); the picture shows the lanes as the
-config divides them (numbered), every detection's box with its lane, swimmer and score, and a
-line per detection goes to stdout. A single frame is judged crop by crop (the bundle's crop
-threshold), not by the track-level identity the running daemon uses, so an "unknown" here may
-still be named once a track has its window of crops.
+config divides them (numbered; lines in perspective from `[pool] lane_lines`), the water it
+searches (outside it and the ignore masks shaded), every detection's box with its lane, swimmer
+and score, and a line per detection goes to stdout. A single frame is judged crop by crop (the
+bundle's crop threshold), not by the track-level identity the running daemon uses, so an
+"unknown" here may still be named once a track has its window of crops.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import numpy as np
 
 from edge.config import Config
 from edge.errors import ReidError, SourceError
-from edge.lanes import lane_of
+from edge.geometry import PoolGeometry, geometry_of
 from edge.probes import checked_identifier
 from edge.sources import open_source
 from edge.types import Box, Frame, Prediction
@@ -29,6 +30,7 @@ from edge.vision.detect import make_detector
 FIRST_FRAME_TIMEOUT_S = 10.0  # a camera takes a moment to deliver its first frame
 READ_TIMEOUT_S = 0.5
 LANE_COLOUR, KNOWN_COLOUR, UNKNOWN_COLOUR = (255, 255, 0), (0, 220, 0), (0, 0, 255)  # BGR
+MASK_COLOUR = (60, 60, 60)  # shades what is not searched: outside the water, and the masks
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 
@@ -50,15 +52,13 @@ def take_snapshot(config: Config, out: Path) -> list[Seen]:
     """Grab a frame, detect and identify, write the annotated picture to `out`."""
     bundle, identifier = checked_identifier(config.bundle)
     frame = first_frame(config)
-    detections = make_detector(config.detector).detect(frame.image)
+    detections = make_detector(config.detector, config.pool).detect(frame.image)
     crops = cut_crops(frame, detections, bundle.input_width / bundle.input_height)
     predictions = identifier.identify([c.image for c in crops])
-    width = frame.image.shape[1]
-    seen = [
-        Seen(c.box, lane_of(c.box, width, config.detector.lanes), p)
-        for c, p in zip(crops, predictions, strict=True)
-    ]
-    picture = draw(frame.image, config.detector.lanes, seen)
+    height, width = frame.image.shape[:2]
+    pool = geometry_of(config, width, height)
+    seen = [Seen(c.box, pool.lane_of(c.box), p) for c, p in zip(crops, predictions, strict=True)]
+    picture = draw(frame.image, pool, seen)
     if not cv2.imwrite(str(out), picture):
         raise ReidError(f"{out}: cannot write the snapshot (a .png or .jpg path in a folder)")
     return seen
@@ -81,17 +81,21 @@ def first_frame(config: Config) -> Frame:
     raise SourceError(f"{config.source.uri}: no frame within {FIRST_FRAME_TIMEOUT_S:g} s")
 
 
-def draw(image: np.ndarray, lanes: int, seen: list[Seen]) -> np.ndarray:
-    """The frame (BGR) with lane lines and numbers, and each detection's box and answer."""
+def draw(image: np.ndarray, pool: PoolGeometry, seen: list[Seen]) -> np.ndarray:
+    """The frame (BGR) with the water's outline, the masks shaded, lane boundaries and numbers,
+    and each detection's box and answer."""
     picture = image.copy()
     height, width = picture.shape[:2]
     scale = max(0.4, width / 2000)
-    for lane in range(lanes):
-        x = round(lane * width / lanes)
-        if lane:
-            cv2.line(picture, (x, 0), (x, height - 1), LANE_COLOUR, 1)
-        cv2.putText(picture, f"lane {lane + 1}", (x + 4, round(24 * scale * 2)), FONT, scale,
-                    LANE_COLOUR, 1, cv2.LINE_AA)  # fmt: skip
+    outside = pool.water_mask(width, height) == 0
+    picture[outside] = (picture[outside] * 0.4 + np.array(MASK_COLOUR) * 0.6).astype(np.uint8)
+    for start, end in pool.segments(width, height):
+        cv2.line(picture, start, end, LANE_COLOUR, 1, cv2.LINE_AA)
+    label_y = round(48 * scale)
+    for lane in range(pool.lanes):
+        x = round(pool.boundary_x(pool.boundaries[lane], label_y)) + 4
+        cv2.putText(picture, f"lane {lane + 1}", (x, label_y), FONT, scale, LANE_COLOUR, 1,
+                    cv2.LINE_AA)  # fmt: skip
     for item in seen:
         box, who = item.box, item.prediction.swimmer_id
         colour = KNOWN_COLOUR if who is not None else UNKNOWN_COLOUR

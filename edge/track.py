@@ -11,7 +11,7 @@ answer changes, `end` when the track has been unseen for more than `max_missed` 
 
 Matching is greedy: first by IoU (at least `min_iou`), then by centroid distance (at most one box
 size). Swimmers stay in their lanes, so a box never continues a track in another lane (when
-the lane width is known; otherwise, in a box more than a box width away sideways).
+lanes are known, edge/geometry.py; otherwise, in a box more than a box width away sideways).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ MAX_JUMP_BOXES = 1.0  # a centroid match may move at most this many box sizes
 # Names the tracks whose mean descriptors are the rows, given whom each holds now:
 # edge.vision.identify.Identifier.name_tracks.
 Namer = Callable[[np.ndarray, list[str | None]], list[Naming]]
+LaneOf = Callable[[Box], int]
 
 
 @dataclass(frozen=True)
@@ -64,14 +65,14 @@ class _Track:
 
 
 class Tracker:
-    """Tracks of one camera. `namer` names tracks from their mean descriptors; `lane_width`
-    (frame pixels, 0 = unknown) forbids lane jumps."""
+    """Tracks of one camera. `namer` names tracks from their mean descriptors; `lane_of` (a
+    box's lane, PoolGeometry.lane_of; None = lanes unknown) forbids lane jumps."""
 
-    def __init__(self, cfg: TrackerConfig, namer: Namer, lane_width: float = 0.0) -> None:
+    def __init__(self, cfg: TrackerConfig, namer: Namer, lane_of: LaneOf | None = None) -> None:
         check_section(cfg)
         self.cfg = cfg
         self.namer = namer
-        self.lane_width = lane_width
+        self.lane_of = lane_of
         self._tracks: list[_Track] = []
         self._ids = itertools.count(1)
         self._keys = itertools.count(1)
@@ -165,8 +166,8 @@ class Tracker:
 
     def _same_lane(self, a: Box, b: Box) -> bool:
         """Lanes known: the same lane. Unknown: no further sideways than a box width."""
-        if self.lane_width > 0:
-            return int(a.center[0] // self.lane_width) == int(b.center[0] // self.lane_width)
+        if self.lane_of is not None:
+            return self.lane_of(a) == self.lane_of(b)
         return abs(a.center[0] - b.center[0]) <= max(a.w, b.w)
 
 

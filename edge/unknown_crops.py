@@ -21,7 +21,7 @@ from edge.collect import TrackCrops, usable_box, write_track
 from edge.config import UnknownCropsConfig
 from edge.contact_sheet import TrackRecord, read_records, write_sheet
 from edge.errors import ReidError
-from edge.lanes import lane_of
+from edge.geometry import PoolGeometry
 from edge.track import TrackChange
 from edge.types import Crop, Frame
 
@@ -33,8 +33,10 @@ FOLDER = "unknown"
 class UnknownCrops:
     """Candidate crops of every live track; on a track's `end` as unknown, its chosen crops."""
 
-    def __init__(self, cfg: UnknownCropsConfig, state_dir: str | Path, lanes: int, patience: int):
-        self.cfg, self.lanes, self.patience = cfg, lanes, patience
+    def __init__(
+        self, cfg: UnknownCropsConfig, state_dir: str | Path, pool: PoolGeometry, patience: int
+    ) -> None:
+        self.cfg, self.pool, self.patience = cfg, pool, patience
         self.folder = Path(state_dir) / FOLDER
         self.live: dict[int, TrackCrops] = {}
 
@@ -44,8 +46,7 @@ class UnknownCrops:
         for crop, key in zip(crops, keys, strict=True):
             track = self.live.get(key)
             if track is None:
-                lane = lane_of(crop.box, width, self.lanes)
-                track = self.live[key] = TrackCrops(key, lane, frame, frame)
+                track = self.live[key] = TrackCrops(key, self.pool.lane_of(crop.box), frame, frame)
             track.see(frame, crop, usable_box(crop.box, width, height), self.cfg.per_track)
 
     def ended(self, changes: Sequence[TrackChange], frame_index: int) -> None:

@@ -75,3 +75,41 @@ def test_rendered_toml_reads_back_as_the_same_config(tmp_path: Path) -> None:
 def test_rendering_refuses_a_key_the_daemon_would_refuse() -> None:
     with pytest.raises(ConfigError, match=r"mqtt\.prot: unknown key"):
         render_toml({"mqtt": {"prot": 1883}})
+
+
+LANES_4 = [[[0.30 + 0.1 * k, 0.0], [0.10 + 0.2 * k, 1.0]] for k in range(5)]
+
+
+@pytest.mark.parametrize(
+    ("pool", "message"),
+    [
+        ({"water": [[0, 0], [1, 0]]}, "pool.water: needs at least 3 points, got 2"),
+        ({"water": [[0, 0], [1, 0], [1.2, 1]]}, "pool.water: [1.2, 1] is outside the frame"),
+        ({"water": [[0, 0], [1, 0], [1]]}, "pool.water: expected a list of [x, y] points"),
+        ({"water": "all"}, "pool.water: expected list, got str"),
+        ({"masks": [[[0, 0], [0.1, 0]]]}, "pool.masks[0]: needs at least 3 points, got 2"),
+        ({"masks": [[[0, 0], [0.1, 0], [0.1, -0.1]]]}, "pool.masks[0]: [0.1, -0.1] is outside"),
+        ({"lane_lines": [LANES_4[0]]}, "pool.lane_lines: one line makes no lane"),
+        ({"lane_lines": LANES_4}, "pool.lane_lines: 5 lines make 4 lanes, but detector.lanes is 8"),
+        ({"lane_lines": [LANES_4[1], LANES_4[0], *LANES_4[2:]]}, "pool.lane_lines[1]: not right"),
+        ({"lane_lines": [[[0, 0.5], [0.2, 0.5]], *LANES_4[1:]]}, "pool.lane_lines[0]: [[0, 0.5]"),
+        ({"lane_lines": [[[0, 0], [0, 1], [0, 2]], *LANES_4[1:]]}, "needs 2 points, got 3"),
+        ({"lane_lines": [[[0, 0], [0, 1.5]], *LANES_4[1:]]}, "[0, 1.5] is outside the frame"),
+    ],
+)
+def test_pool_geometry_mistakes_are_one_line_naming_the_key(pool: dict, message: str) -> None:
+    lanes = 8 if "5 lines make" in message else 4
+    with pytest.raises(ConfigError) as caught:
+        parse_config({"detector": {"lanes": lanes}, "pool": pool})
+    assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_pool_geometry_renders_and_reads_back(tmp_path: Path) -> None:
+    raw = {
+        "detector": {"lanes": 4},
+        "pool": {"lane_lines": LANES_4, "water": [[0, 0], [1, 0], [1, 1]]},
+    }
+    path = tmp_path / "pool.toml"
+    path.write_text(render_toml(raw))
+    config = load_config(path)
+    assert config.pool.lane_lines == LANES_4 and len(config.pool.water) == 3

@@ -69,12 +69,16 @@ def test_daemon_names_every_known_swimmer_and_not_the_stranger(
     events = collect(subscriber, printed, sent)
 
     schema = event_schema()
+    truth = json.loads(pool.truth.read_text())
+    lane_width = truth["width"] / truth["lanes"]
     for event in events:
         jsonschema.validate(event, schema)
+        x, _, w, _ = event["box"]
+        assert event["lane"] == int((x + w / 2) // lane_width) + 1, event
     assert len({e["event_id"] for e in events}) == len(events)
 
     enrolled = {s.identity for s in list_samples(pool.data)}
-    score = score_tracks(events, json.loads(pool.truth.read_text()), enrolled)
+    score = score_tracks(events, truth, enrolled)
     assert score.strangers == {STRANGER}
     assert len(score.announced) <= len(score.swimmers), f"tracks invented: {score}"
     assert score.accuracy >= 0.99, f"{score}"

@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def sample(**changes) -> Event:
-    base = Event("update", 1_700_000_000.5, "pi", "cam0", 3, "12", 0.87, (4, 5, 60, 120), 42)
+    base = Event("update", 1_700_000_000.5, "pi", "cam0", 3, "12", 0.87, (4, 5, 60, 120), 42, 3)
     return dataclasses.replace(base, **changes)
 
 
@@ -62,7 +62,8 @@ def test_the_schema_describes_exactly_the_event_fields() -> None:
         {"box": [1, 2, 3, 4, 5]},
         {"box": [1, 2, -3, 4]},
         {"track_id": "7"},
-        {"schema": 2},
+        {"schema": 1},
+        {"lane": -1},
         {"extra": True},
     ],
 )
@@ -92,3 +93,17 @@ def test_the_mqtt_side_runs_without_jsonschema() -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert result.returncode == 0, result.stderr
+
+
+def test_a_version_1_payload_still_reads_as_lane_0() -> None:
+    """A Pi not yet updated publishes version 1: subscribers read it on."""
+    payload = json.loads(sample().to_json())
+    del payload["lane"]
+    payload["schema"] = 1
+    event = Event.from_json(json.dumps(payload))
+    assert event.lane == 0 and event.swimmer_id == "12" and event.schema == 1
+
+
+def test_fields_from_a_later_version_are_ignored() -> None:
+    payload = json.loads(sample().to_json()) | {"schema": 3, "heading": "up"}
+    assert Event.from_json(json.dumps(payload)).lane == 3

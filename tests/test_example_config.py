@@ -26,8 +26,11 @@ def _defaults(cls: type, prefix: str = "") -> dict[str, Any]:
     leaves: dict[str, Any] = {}
     for spec in dataclasses.fields(cls):
         path = f"{prefix}{spec.name}"
-        if spec.default_factory is not dataclasses.MISSING:
-            leaves.update(_defaults(type(spec.default_factory()), f"{path}."))
+        made = spec.default_factory() if spec.default_factory is not dataclasses.MISSING else None
+        if dataclasses.is_dataclass(made):
+            leaves.update(_defaults(type(made), f"{path}."))
+        elif made is not None:
+            leaves[path] = made  # a list: the pool's points
         else:
             leaves[path] = spec.default
     return leaves
@@ -93,6 +96,7 @@ def test_every_section_and_key_is_commented():
         "[device]",
         "[source]",
         "[detector]",
+        "[pool]",
         "[bundle]",
         "[tracker]",
         "[mqtt]",

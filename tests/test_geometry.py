@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from edge.geometry import PoolGeometry
-from edge.lanes import lane_of
 from edge.types import Box
 
 WIDTH, HEIGHT = 1280, 720
@@ -43,11 +42,15 @@ def test_lane_width_follows_the_perspective() -> None:
 
 
 @pytest.mark.parametrize("lanes", [1, 6, 8])
-def test_equal_columns_number_lanes_as_before(lanes: int) -> None:
+def test_equal_columns_number_lanes_from_the_left(lanes: int) -> None:
     pool = PoolGeometry.from_config(WIDTH, HEIGHT, lanes)
     for x in range(0, WIDTH, 37):
         box = Box(x, 300, 1, 10)
-        assert pool.lane_of(box) == lane_of(box, WIDTH, lanes)
+        assert pool.lane_of(box) == min(lanes, int(box.center[0] / (WIDTH / lanes)) + 1)
+
+
+def test_no_lanes_is_lane_zero() -> None:
+    assert PoolGeometry.from_config(WIDTH, HEIGHT, 0).lane_of(Box(600, 300, 10, 10)) == 0
 
 
 def test_the_water_is_the_polygon_less_the_masks() -> None:

@@ -35,7 +35,9 @@ def at(x: int, y: int) -> Detection:
 
 
 def tracker(cfg: TrackerConfig = CFG, lane_width: float = 0.0) -> Tracker:
-    return Tracker(cfg, namer, lane_width)
+    """With `lane_width`, lanes are equal columns that wide."""
+    lanes = (lambda box: int(box.center[0] // lane_width)) if lane_width else None
+    return Tracker(cfg, namer, lanes)
 
 
 def new_tracks(changes: list[tuple[int, TrackChange]]) -> list[int]:

@@ -15,6 +15,7 @@ from pipeline_support import BIN, QUIET_TF, Pool, daemon_config
 from demo.naming import collected_tracks, read_index
 from demo.run import STRANGER
 from edge.config import UnknownCropsConfig
+from edge.geometry import PoolGeometry
 from edge.track import TrackChange
 from edge.types import Box, Crop, Frame
 from edge.unknown_crops import FOLDER, UnknownCrops
@@ -38,7 +39,7 @@ def end(key: int, swimmer: str | None) -> TrackChange:
 
 def keeper(tmp_path: Path, **cfg: object) -> UnknownCrops:
     config = UnknownCropsConfig(enabled=True, **{"per_track": 4, **cfg})
-    return UnknownCrops(config, tmp_path, lanes=8, patience=PATIENCE)
+    return UnknownCrops(config, tmp_path, PoolGeometry.from_config(1280, 720, 8), PATIENCE)
 
 
 def folders(tmp_path: Path) -> list[str]:

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from edge.config import DetectorConfig, SourceConfig, TrackerConfig
+from edge.geometry import PoolGeometry
 from edge.identity import name_tracks
 from edge.sources import open_source
 from edge.track import Tracker
@@ -59,7 +60,8 @@ def test_detector_and_tracker_follow_every_simulated_swimmer(pool_video) -> None
     video, truth = pool_video
     source = open_source(SourceConfig(kind="video", uri=str(video)))
     detector = make_detector(DetectorConfig(lanes=LANES))
-    tracker = Tracker(TrackerConfig(), namer, lane_width=truth["width"] / LANES)
+    pool = PoolGeometry.from_config(truth["width"], truth["height"], LANES)
+    tracker = Tracker(TrackerConfig(), namer, pool.lane_of)
     hits, total, changes = 0, 0, []
     while (frame := source.read(1.0)) is not None:
         expected = truth["frames"][frame.index]["swimmers"]

@@ -64,9 +64,10 @@ def format_event(event: Event) -> str:
     clock = time.strftime("%H:%M:%S", time.localtime(event.ts)) + f".{int(event.ts % 1 * 1000):03d}"
     who = f"swimmer {event.swimmer_id}" if event.swimmer_id is not None else "unknown swimmer"
     box = ",".join(str(v) for v in event.box)
+    lane = f"lane {event.lane} " if event.lane else ""
     return (
         f"{clock} {event.device}/{event.camera} track {event.track_id:<4} {event.type:<6} "
-        f"{who} (score {event.score:.2f}) box {box} frame {event.frame}"
+        f"{who} (score {event.score:.2f}) {lane}box {box} frame {event.frame}"
     )
 
 

@@ -3,8 +3,10 @@
 The default `WaterDetector` needs no model, so a new pool works on day one. From above, the
 water is the one big blue/cyan surface, so its colour is measured on every frame (the median,
 which follows daylight and lighting changes) and a swimmer is a blob that is not that colour.
-Lanes are vertical columns of equal width; clearing a thin band at every lane boundary both
-erases the lane ropes and splits two swimmers who touch across a rope. Rows and columns that
+Lane boundaries come from the pool geometry (edge/geometry.py: equal columns, or the config's
+lines in perspective); clearing a thin band along every boundary both erases the lane ropes
+and splits two swimmers who touch across a rope. Only the configured water (its polygon less
+the ignore masks) is searched, and the water colour is measured there. Rows and columns that
 are mostly not water (the deck at the pool's ends, a rope) are cleared too: a swimmer never
 fills one. Darker pixels of the water's own hue (shadows, floor lines) count as water. A blob
 must also have a solid core (`CORE_FRAC` of a lane wide): thin things such as rope remnants and
@@ -18,14 +20,15 @@ a frame scaled down to `PROCESS_WIDTH` pixels, which keeps detection to a few ms
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import cv2
 import numpy as np
 
-from edge.config import DetectorConfig, check_section
+from edge.config import DetectorConfig, PoolConfig, check_section
 from edge.errors import ConfigError, ModelError
+from edge.geometry import pool_geometry
 from edge.types import Box, Detection
 from edge.vision.runtime import make_interpreter
 
@@ -50,22 +53,36 @@ class Detector(Protocol):
     def detect(self, bgr: np.ndarray) -> list[Detection]: ...
 
 
+@dataclass(frozen=True, eq=False)
+class _Scene:
+    """The pool geometry at the processing scale, made once per frame size."""
+
+    shape: tuple[int, int]
+    water: np.ndarray  # uint8 255 where to search
+    everywhere: bool  # no polygon and no masks: skip the masking
+    ropes: list[tuple[tuple[int, int], tuple[int, int]]]
+    rope_width: int  # pixels cleared across each boundary
+    lane_width: float  # mean, at mid-height; 0 = no lanes
+
+
 class WaterDetector:
     """Swimmers as the blobs of a top-view pool that are not water-coloured, split at lanes."""
 
-    def __init__(self, cfg: DetectorConfig) -> None:
+    def __init__(self, cfg: DetectorConfig, pool: PoolConfig | None = None) -> None:
         check_section(cfg)
         self.cfg = cfg
+        self.pool = pool or PoolConfig()
         self._tolerance = np.array([cfg.water_hue_tol, cfg.water_sat_tol, cfg.water_val_tol])
         self._close = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, CLOSE_SIZE)
         self._no_water = False  # for logging the change only, not every frame
+        self._scene: _Scene | None = None
 
     def detect(self, bgr: np.ndarray) -> list[Detection]:
         height, width = bgr.shape[:2]
         small = _downscale(bgr)
         mask = self.foreground(small)
         count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-        size = self._core_size(small.shape[1])
+        size = self._core_size(small)
         core = cv2.erode(mask, cv2.getStructuringElement(cv2.MORPH_RECT, (size, size)))
         solid = np.zeros(count, bool)
         solid[labels[core > 0]] = True
@@ -81,8 +98,9 @@ class WaterDetector:
 
     def foreground(self, small: np.ndarray) -> np.ndarray:
         """The not-water mask (uint8 0/255) of a downscaled frame, ropes and deck cut away."""
+        scene = self.scene(small)
         hsv = cv2.cvtColor(cv2.GaussianBlur(small, (0, 0), BLUR_SIGMA), cv2.COLOR_BGR2HSV)
-        reference = self.water_colour(hsv)
+        reference = self.water_colour(hsv, None if scene.everywhere else scene.water)
         if reference is None:
             return np.zeros(hsv.shape[:2], np.uint8)
         low = np.clip(reference - self._tolerance, 0, 255)
@@ -93,21 +111,35 @@ class WaterDetector:
         deep_high = np.array([reference[0] + hue, 255, reference[2]])
         water |= cv2.inRange(hsv, deep_low, deep_high)
         mask = cv2.bitwise_not(water)
-        # Rows and columns that are hardly water are deck or rope, never a swimmer's middle.
-        mask[cv2.reduce(water, 1, cv2.REDUCE_AVG).ravel() < MIN_WATER_LINE * 255, :] = 0
-        mask[:, cv2.reduce(water, 0, cv2.REDUCE_AVG).ravel() < MIN_WATER_LINE * 255] = 0
+        # Rows and columns that are hardly water are deck or rope, never a swimmer's middle
+        # (outside the configured water counts as water here: it is cleared below anyway).
+        lines = water if scene.everywhere else water | cv2.bitwise_not(scene.water)
+        mask[cv2.reduce(lines, 1, cv2.REDUCE_AVG).ravel() < MIN_WATER_LINE * 255, :] = 0
+        mask[:, cv2.reduce(lines, 0, cv2.REDUCE_AVG).ravel() < MIN_WATER_LINE * 255] = 0
         mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, self._close)
-        if self.cfg.lanes:
-            lane = small.shape[1] / self.cfg.lanes
-            half = max(1, round(ROPE_HALF_FRAC * lane))
-            for k in range(self.cfg.lanes + 1):
-                edge = round(k * lane)
-                mask[:, max(0, edge - half) : edge + half] = 0
-        return mask
+        for start, end in scene.ropes:
+            cv2.line(mask, start, end, 0, scene.rope_width)
+        return mask if scene.everywhere else cv2.bitwise_and(mask, scene.water)
 
-    def water_colour(self, hsv: np.ndarray) -> np.ndarray | None:
-        """The frame's median HSV colour, or None (logged once) when that is not pool water."""
-        sample = hsv[::REFERENCE_STEP, ::REFERENCE_STEP].reshape(-1, 3)
+    def scene(self, small: np.ndarray) -> _Scene:
+        """The geometry at the processing scale (frames of one source keep one size)."""
+        height, width = small.shape[:2]
+        if self._scene is None or self._scene.shape != (height, width):
+            pool = pool_geometry(self.cfg.lanes, self.pool, width, height)
+            lane = pool.lane_width_at(height / 2)
+            everywhere = not self.pool.water and not self.pool.masks
+            rope = 2 * max(1, round(ROPE_HALF_FRAC * lane))
+            self._scene = _Scene((height, width), pool.water_mask(width, height), everywhere,
+                                 pool.segments(width, height), rope, lane)  # fmt: skip
+        return self._scene
+
+    def water_colour(self, hsv: np.ndarray, where: np.ndarray | None = None) -> np.ndarray | None:
+        """The median HSV colour (of the `where` mask's pixels, when given), or None (logged
+        once) when that is not pool water."""
+        step = slice(None, None, REFERENCE_STEP)
+        sample = hsv[step, step].reshape(-1, 3)
+        if where is not None:
+            sample = sample[where[step, step].reshape(-1) > 0]
         reference = np.median(sample, axis=0)
         hue, saturation = reference[0], reference[1]
         no_water = not (
@@ -122,8 +154,8 @@ class WaterDetector:
                 log.info("water in view again (median HSV %s)", reference)
         return None if no_water else reference
 
-    def _core_size(self, width: int) -> int:
-        lane = width / (self.cfg.lanes or NOMINAL_LANES)
+    def _core_size(self, small: np.ndarray) -> int:
+        lane = self.scene(small).lane_width or small.shape[1] / NOMINAL_LANES
         return max(3, round(CORE_FRAC * lane))
 
 
@@ -246,12 +278,11 @@ def _signature_names(interpreter: Any) -> dict[int, str]:
         return {}
 
 
-def make_detector(cfg: DetectorConfig) -> Detector:
-    """The detector `cfg.kind` names; ConfigError listing the valid kinds otherwise."""
-    makers: dict[str, Callable[[DetectorConfig], Detector]] = {
-        "water": WaterDetector,
-        "tflite": SsdDetector,
-    }
-    if cfg.kind not in makers:
-        raise ConfigError(f"detector.kind: {cfg.kind!r} is not one of {', '.join(makers)}")
-    return makers[cfg.kind](cfg)
+def make_detector(cfg: DetectorConfig, pool: PoolConfig | None = None) -> Detector:
+    """The detector `cfg.kind` names (the water detector searches `pool`'s water); ConfigError
+    listing the valid kinds otherwise."""
+    if cfg.kind == "water":
+        return WaterDetector(cfg, pool)
+    if cfg.kind == "tflite":
+        return SsdDetector(cfg)
+    raise ConfigError(f"detector.kind: {cfg.kind!r} is not one of water, tflite")
