@@ -115,6 +115,21 @@ def test_two_per_lane_fits_more_swimmers_than_lanes(sequences):
         next(iter_pool(sequences, 1, 640, 360, 3))
 
 
+def test_a_pole_camera_sees_the_lanes_converge(sequences, tmp_path):
+    simulate_pool(sequences, tmp_path / "pole.avi", tmp_path / "truth.json", 5, WIDTH, HEIGHT,
+                  LANES, seed=1, perspective=0.5)  # fmt: skip
+    truth = json.loads((tmp_path / "truth.json").read_text())
+    lines = truth["lane_lines"]
+    assert len(lines) == LANES + 1 and lines[0] == [[0.25, 0.0], [0.0, 1.0]]
+    assert truth["water"] == [[0.25, 0.0], [0.75, 0.0], [1.0, 1.0], [0.0, 1.0]]
+    for frame in truth["frames"]:
+        for swimmer in frame["swimmers"]:
+            x, y, w, h = swimmer["box"]
+            assert min(x, y) >= 0 and x + w <= WIDTH and y + h <= HEIGHT and min(w, h) > 0
+    with pytest.raises(TrainError, match="perspective"):
+        next(iter_pool(sequences, 1, WIDTH, HEIGHT, LANES, perspective=0.9))
+
+
 def test_unknown_video_suffix_is_refused(sequences, tmp_path):
     with pytest.raises(TrainError, match=r"\.mp4"):
         simulate_pool(sequences, tmp_path / "pool.mkv", tmp_path / "t.json", frames=2)

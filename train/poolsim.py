@@ -29,6 +29,7 @@ import numpy as np
 
 from train.data import list_samples
 from train.errors import DataError, TrainError
+from train.poolcamera import PoleCamera
 from train.poollayout import Pool, default_swimmer_height, plan_swimmers, trajectory
 from train.poolpaint import Water, draw_ropes, paste
 
@@ -57,8 +58,12 @@ def iter_pool(
     swimmer_height: int | None = None,
     max_per_lane: int = 1,
     enter_leave: bool = False,
+    perspective: float = 0.0,
 ):
-    """Yield (BGR uint8 frame, truth entry) pairs; `simulate_pool` writes them to disk."""
+    """Yield (BGR uint8 frame, truth entry) pairs; `simulate_pool` writes them to disk.
+    `perspective` > 0 films the pool from a pole at its near end (train/poolcamera.py)."""
+    if not 0.0 <= perspective <= 0.8:
+        raise TrainError(f"perspective {perspective}: use 0 (from above) to 0.8")
     if frames < 1 or lanes < 1 or max_per_lane < 1 or width < lanes * 8 or height < 32:
         raise TrainError(
             f"bad pool: {frames} frames, {lanes} lanes x {max_per_lane}, {width}x{height} px"
@@ -73,6 +78,7 @@ def iter_pool(
     swimmers = plan_swimmers(sequences, pool, frames, rng, enter_leave)
     paths = [trajectory(s, pool, frames, rng) for s in swimmers]
     water = Water(width, height, rng)
+    camera = PoleCamera(width, height, perspective) if perspective else None
     for t in range(frames):
         frame = water.frame(t)
         draw_ropes(frame, pool)
@@ -81,6 +87,11 @@ def iter_pool(
             if path[t] is not None and (entry := paste(frame, swimmer, pool, t, *path[t])):
                 entries.append(entry)
         bgr = np.clip(frame, 0, 255).astype(np.uint8)
+        if camera is not None:
+            bgr = camera.view(bgr)
+            for entry in entries:
+                entry["box"] = camera.box(entry["box"])
+                entry["crop_box"] = camera.box(entry["crop_box"])
         yield bgr, {"index": t, "swimmers": entries}
 
 
@@ -97,6 +108,7 @@ def simulate_pool(
     swimmer_height: int | None = None,
     max_per_lane: int = 1,
     enter_leave: bool = False,
+    perspective: float = 0.0,
 ) -> Path:
     """Write the pool video (codec from FOURCC_BY_SUFFIX) and its truth JSON; returns the video.
 
@@ -114,8 +126,9 @@ def simulate_pool(
     entries = []
     try:
         for bgr, entry in iter_pool(
-            sequences, frames, width, height, lanes, seed, swimmer_height, max_per_lane, enter_leave
-        ):
+            sequences, frames, width, height, lanes, seed, swimmer_height, max_per_lane,
+            enter_leave, perspective,
+        ):  # fmt: skip
             writer.write(bgr)
             entries.append(entry)
     finally:
@@ -123,6 +136,10 @@ def simulate_pool(
     height_px = swimmer_height or default_swimmer_height(width, height, lanes, max_per_lane)
     truth = {"width": width, "height": height, "fps": fps, "lanes": lanes}
     truth |= {"swimmer_height": height_px, "frames": entries}
+    if perspective:  # what the daemon's [pool] section says for this camera
+        camera = PoleCamera(width, height, perspective)
+        truth |= {"perspective": perspective, "lane_lines": camera.lane_lines(lanes),
+                  "water": camera.water()}  # fmt: skip
     out_truth.parent.mkdir(parents=True, exist_ok=True)
     out_truth.write_text(json.dumps(truth))
     log.info("wrote %d frames to %s and the truth to %s", frames, out_video, out_truth)
@@ -144,6 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-per-lane", type=int, default=1)
     parser.add_argument("--enter-leave", action="store_true", help="swimmers come and go")
+    far = "film from a pole: the far end this much narrower (0..0.8)"
+    parser.add_argument("--perspective", type=float, default=0.0, help=far)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
@@ -151,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
             sequences_from_folder(args.crops), args.out, args.truth, args.frames,
             args.width, args.height, args.lanes, args.fps, args.seed,
             max_per_lane=args.max_per_lane, enter_leave=args.enter_leave,
+            perspective=args.perspective,
         )  # fmt: skip
     except (TrainError, OSError) as error:
         parser.exit(2, f"{parser.prog}: error: {error}\n")
