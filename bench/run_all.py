@@ -40,6 +40,7 @@ def run_benchmarks(data: Path, soak_minutes: float) -> None:
     run(python, "bench/quantization.py", "--run", WORK / "run", "--data", data)
     run(python, "bench/open_set.py", "--data", data)
     run(python, "bench/collect.py", "--data", data)
+    run(python, "bench/geometry.py", "--data", data)
     run(python, "bench/pipeline.py", "--bundle", WORK / "bundle", "--data", data)
     run(
         python,

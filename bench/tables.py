@@ -290,6 +290,23 @@ def collect(data: dict) -> str:
     )
 
 
+def geometry(data: dict) -> str:
+    """bench/geometry.py: a pole camera's view with and without the lane geometry."""
+    rows = []
+    for key, label in (("with_pool_geometry", "`[pool]` lane lines and water"),
+                       ("equal_columns", "`detector.lanes` equal columns")):  # fmt: skip
+        got = data[key]
+        rows.append([label, _pct(got["recall"]), _pct(got["precision"]), _pct(got["lane_right"]),
+                     f"{got['tracks_per_swimmer']:.2f}"])  # fmt: skip
+    return (
+        "### Lanes in perspective (`bench/geometry.py`)\n\n"
+        f"{data['frames']} frames of the real crops' later frames, 8 lanes, filmed from a pole "
+        f"(the far end {1 - data['perspective']:.0%} as wide as the near end); detection and "
+        f"tracking only, on {_measured_on(data)}.\n\n"
+        + _table(["lanes from", "recall", "precision", "in its lane", "tracks per swimmer"], rows)
+    )
+
+
 RENDERERS: dict[str, Callable[[dict], str]] = {
     "drift": drift,
     "drift_whole_crops": drift_whole_crops,
@@ -299,6 +316,7 @@ RENDERERS: dict[str, Callable[[dict], str]] = {
     "pipeline": pipeline,
     "soak": soak,
     "pi_check": pi_check,
+    "geometry": geometry,
     "collect": collect,
 }
 
