@@ -11,6 +11,10 @@ import cv2
 import pytest
 from pipeline_support import BIN, QUIET_TF, Pool, daemon_config
 
+from demo.run import later_frames
+from edge.config import render_toml
+from train.poolsim import simulate_pool
+
 pytestmark = pytest.mark.slow
 
 CLOSED_PORT = 9  # the snapshot never connects to the broker
@@ -55,3 +59,28 @@ def test_a_snapshot_that_cannot_be_taken_is_one_line(pool, tmp_path, change, mes
     assert done.returncode != 0
     last = done.stderr.strip().splitlines()[-1]
     assert message in last and "Traceback" not in done.stderr, done.stderr
+
+
+def test_a_missing_camera_is_one_line(pool, tmp_path) -> None:
+    config = daemon_config(tmp_path, pool, CLOSED_PORT, kind="camera", uri="/dev/no-camera",
+                           max_retries=1, retry_initial_s=0.1)  # fmt: skip
+    done = snapshot(config, tmp_path / "aim.png")
+    assert done.returncode != 0 and not (tmp_path / "aim.png").exists()
+    last = done.stderr.strip().splitlines()[-1]
+    assert last == "reid-edge: error: /dev/no-camera: cannot open after 2 attempts", done.stderr
+
+
+def test_the_snapshot_puts_swimmers_in_lanes_seen_in_perspective(pool: Pool, tmp_path) -> None:
+    """A pole camera: the lanes converge, and [pool] lane_lines says where."""
+    video = simulate_pool(later_frames(pool.data), tmp_path / "pole.avi", tmp_path / "pole.json",
+                          frames=1, perspective=0.4)  # fmt: skip
+    truth = json.loads((tmp_path / "pole.json").read_text())
+    config = daemon_config(tmp_path, pool, CLOSED_PORT, uri=str(video))
+    geometry = {"lane_lines": truth["lane_lines"], "water": truth["water"]}
+    config.write_text(config.read_text() + "\n" + render_toml({"pool": geometry}))
+    done = snapshot(config, tmp_path / "aim.png")
+    assert done.returncode == 0, done.stderr
+    lanes = [
+        int(line.split("\t")[0].removeprefix("lane ")) for line in done.stdout.splitlines()[:-1]
+    ]
+    assert sorted(lanes) == sorted(s["lane"] + 1 for s in truth["frames"][0]["swimmers"])
