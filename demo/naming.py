@@ -44,14 +44,21 @@ def collected_tracks(index: dict, truth: dict) -> list[CollectedTrack]:
     return tracks
 
 
-def visits(truth: dict, patience: int) -> int:
+def visits(truth: dict, patience: int, min_frames: int) -> int:
     """Stays in view, over all swimmers: a swimmer unseen for more than `patience` frames and
-    seen again starts a new visit."""
+    seen again starts a new visit. A stay shorter than `min_frames` (the tracker's
+    `settle_crops`: a swimmer's last strokes through a wall) cannot make a track, by design,
+    and is not counted."""
     seen: dict[str, list[int]] = {}
     for frame in truth["frames"]:
         for swimmer in frame["swimmers"]:
             seen.setdefault(swimmer["identity"], []).append(frame["index"])
-    return sum(1 + sum(b - a > patience + 1 for a, b in pairwise(idx)) for idx in seen.values())
+    count = 0
+    for frames in seen.values():
+        breaks = [i + 1 for i, (a, b) in enumerate(pairwise(frames)) if b - a > patience + 1]
+        bounds = pairwise([0, *breaks, len(frames)])
+        count += sum(end - start >= min_frames for start, end in bounds)
+    return count
 
 
 def write_names(tracks: list[CollectedTrack], path: Path) -> Path:

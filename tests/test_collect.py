@@ -53,7 +53,8 @@ def collected(pool: Pool, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_one_folder_per_visit_holding_its_swimmer(pool: Pool, collected: Path) -> None:
     truth = json.loads(pool.truth.read_text())
     tracks = collected_tracks(read_index(collected), truth)
-    assert len(tracks) == visits(truth, TrackerConfig().max_missed)
+    tracker = TrackerConfig()
+    assert len(tracks) == visits(truth, tracker.max_missed, tracker.settle_crops)
     assert sorted(t.swimmer for t in tracks) == sorted(
         {s["identity"] for f in truth["frames"] for s in f["swimmers"]}
     )
