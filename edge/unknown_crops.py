@@ -42,12 +42,11 @@ class UnknownCrops:
 
     def see(self, frame: Frame, crops: Sequence[Crop], keys: Sequence[int]) -> None:
         """One frame's crops, with the tracker's key for each."""
-        height, width = frame.image.shape[:2]
         for crop, key in zip(crops, keys, strict=True):
             track = self.live.get(key)
             if track is None:
                 track = self.live[key] = TrackCrops(key, self.pool.lane_of(crop.box), frame, frame)
-            track.see(frame, crop, usable_box(crop.box, width, height), self.cfg.per_track)
+            track.see(frame, crop, usable_box(crop.box), self.cfg.per_track)
 
     def ended(self, changes: Sequence[TrackChange], frame_index: int) -> None:
         """Keep the tracks that ended unknown; forget tracks that ended named, or that the
