@@ -138,15 +138,38 @@ def open_set(data: dict) -> str:
 
 def pipeline(data: dict) -> str:
     stage = data["stage_ms"]
-    order = ["decode", "detect", "crop", "embed", "track", "publish"]  # edge.stats.STAGES
-    rows = [[name, f"{stage[name]:.2f}"] for name in order]
+    rows = [[name, f"{ms:.2f}"] for name, ms in stage.items()]  # edge.stats.STAGES
     return (
         f"### Daemon pipeline ({data['what']})\n\n"
         + _table(["stage", "ms per frame"], rows)
         + f"\n\n{data['fps']:.1f} frames/s over {data['frames']} frames (goal ≥ 25); detection "
         f"{_pct(data['detect_share'])} of frame time (goal ≤ 25 %); largest stage: "
         f"{data['largest_stage']}; load average during the run {data['load_average']:.1f}; "
-        f"measured on {_measured_on(data)}."
+        f"measured on {_measured_on(data)}." + _budget(data)
+    )
+
+
+BUDGET_COLUMNS = ["in view", "described", "crops/frame", "embedded/frame", "embed ms",
+                  "frame ms", "fps"]  # fmt: skip
+
+
+def _budget(data: dict) -> str:
+    """The embedding budget's rows, when the run measured them."""
+    if "budget" not in data:
+        return ""
+    rows = [[r["in_view"], "every crop" if r["embed_interval"] == 1 else
+             f"every {r['embed_interval']}th frame once settled", f"{r['crops_per_frame']:.1f}",
+             f"{r['embedded_per_frame']:.1f}", f"{r['embed_ms']:.2f}", f"{r['frame_ms']:.2f}",
+             f"{r['fps']:.1f}"] for r in data["budget"]]  # fmt: skip
+    answers = "; ".join(
+        f"{'every crop' if k == '1' else f'interval {k}'}: {v['right']} of {v['tracks']} tracks"
+        for k, v in data["identity_by_interval"].items()
+    )
+    return (
+        "\n\nThe embedding budget (`tracker.embed_interval`; synthetic swimmers, three to a lane "
+        "for 24):\n\n"
+        + _table(BUDGET_COLUMNS, rows)
+        + f"\n\nTracks right on the real crops' video: {answers}."
     )
 
 

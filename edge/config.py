@@ -99,6 +99,10 @@ class TrackerConfig:
     # Crops a track needs before it is announced: a full window, the evidence the bundle's track
     # threshold was calibrated on (runs of 15 crops, train.openset).
     settle_crops: int = 15
+    # The embedding budget: a track whose answer has held for a whole window is described on
+    # every embed_interval-th frame only; a new or unsettled track, one whose answer changed
+    # within the window and one back from a gap, on every frame. 1 = every crop, every frame.
+    embed_interval: int = 5
 
 
 @dataclass(frozen=True)
@@ -195,6 +199,8 @@ def check_section(section: object) -> None:
 
 
 def _tracker_problem(cfg: TrackerConfig) -> str | None:
+    if cfg.embed_interval < 1:
+        return f"tracker.embed_interval: must be at least 1 (every frame), got {cfg.embed_interval}"
     if not 1 <= cfg.settle_crops <= cfg.identity_window:
         return (
             "tracker.settle_crops: need 1 <= settle_crops <= identity_window, "

@@ -1,9 +1,10 @@
 """`reid-edge`: camera frames in, swimmer-ID events out. This module only wires the stages.
 
-One synchronous loop: read a frame, detect, crop, embed, classify, track, publish. paho runs its
-own network thread; everything else happens here, so there is no queue to overflow and a
-SIGTERM is handled between two frames: the frame in hand is finished, tracks are ended, the
-spool is flushed as far as the broker allows, and the process exits 0.
+One synchronous loop: read a frame, detect, crop, track (embedding the crops the tracker's
+budget asks for, and naming the tracks), publish. paho runs its own network thread; everything
+else happens here, so there is no queue to overflow and a SIGTERM is handled between two
+frames: the frame in hand is finished, tracks are ended, the spool is flushed as far as the
+broker allows, and the process exits 0.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import sys
 import threading
 import time
 from pathlib import Path
+
+import numpy as np
 
 from edge.cli import run_main, setup_logging
 from edge.config import Config, load_config
@@ -120,12 +123,17 @@ class Daemon:
             detections = self.detector.detect(frame.image)
         with self.timer.stage("crop"):
             crops = cut_crops(frame, detections, self.aspect)
-        with self.timer.stage("embed"):
-            descriptors = self.identifier.describe([c.image for c in crops])
+        self.timer.counts["crops"] += len(crops)
+
+        def describe(wanted: list[int]) -> np.ndarray:  # the crops the tracker's budget wants
+            self.timer.counts["embedded"] += len(wanted)
+            with self.timer.stage("embed"):
+                return self.identifier.describe([crops[i].image for i in wanted])
+
         with self.timer.stage("track"):  # linking, and naming the tracks (edge/identity.py)
             cropped = {c.box for c in crops}
             kept = [d for d in detections if d.box in cropped]
-            changes = self.tracker.update(frame.index, kept, descriptors)
+            changes = self.tracker.update(frame.index, kept, describe)
         if self.unknown is not None:
             with self.timer.stage("keep"):
                 self.unknown.see(frame, crops, self.tracker.keys)

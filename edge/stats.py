@@ -18,20 +18,27 @@ THERMAL_ZONE = Path("/sys/class/thermal/thermal_zone0/temp")
 
 
 class StageTimer:
-    """Accumulates wall time per stage between two reports."""
+    """Accumulates wall time per stage between two reports. A stage timed inside another (the
+    tracker asks for embeddings while it links) counts for itself only, not for both."""
 
     def __init__(self) -> None:
         self._seconds: dict[str, float] = defaultdict(float)
         self._frames = 0
         self._since = time.monotonic()
+        self._inner: list[float] = []  # per open stage, seconds spent in stages inside it
+        self.counts: dict[str, int] = defaultdict(int)  # events per report (crops embedded, ...)
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
         start = time.perf_counter()
+        self._inner.append(0.0)
         try:
             yield
         finally:
-            self._seconds[name] += time.perf_counter() - start
+            elapsed = time.perf_counter() - start
+            self._seconds[name] += elapsed - self._inner.pop()
+            if self._inner:
+                self._inner[-1] += elapsed
 
     def frame_done(self) -> None:
         self._frames += 1
@@ -44,8 +51,10 @@ class StageTimer:
             "frames": self._frames,
             "fps": round(self._frames / elapsed, 2),
             "stage_ms": {s: round(1000 * self._seconds[s] / frames, 3) for s in STAGES},
+            **{f"{name}_per_frame": round(n / frames, 3) for name, n in self.counts.items()},
         }
         self._seconds.clear()
+        self.counts.clear()
         self._frames = 0
         self._since = time.monotonic()
         return figures

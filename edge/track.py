@@ -9,6 +9,12 @@ track has `settle_crops` crops (this is also the min-hits rule: a detection seen
 frames never becomes a visible track, so a one-frame splash invents nothing), `update` when its
 answer changes, `end` when the track has been unseen for more than `max_missed` frames.
 
+Describing a crop (the CNN) is what a frame costs, so the tracker decides which crops it needs
+(`update` with a `describe` callback): every crop of a track that is new, not yet settled,
+back from a gap, or whose answer changed or was contested (a crop unlike its recent ones)
+within the last window, and otherwise one crop every `embed_interval` frames. A settled
+swimmer's mean moves slowly; a contested one is watched closely.
+
 Matching is greedy: first by IoU (at least `min_iou`), then by centroid distance (at most one box
 size). Swimmers stay in their lanes, so a box never continues a track in another lane (when
 lanes are known, edge/geometry.py; otherwise, in a box more than a box width away sideways).
@@ -32,11 +38,16 @@ from edge.types import Box, Detection
 log = logging.getLogger(__name__)
 
 MAX_JUMP_BOXES = 1.0  # a centroid match may move at most this many box sizes
+# A crop whose descriptor is less like its track's mean than this (cosine) contests the track's
+# answer: a swap, a splash, someone else: the track is then described on every frame again.
+SURPRISE_COSINE = 0.8
 
 # Names the tracks whose mean descriptors are the rows, given whom each holds now:
 # edge.vision.identify.Identifier.name_tracks.
 Namer = Callable[[np.ndarray, list[str | None]], list[Naming]]
 LaneOf = Callable[[Box], int]
+# Descriptors for the crops of the detections at these indices (rows in that order).
+Describe = Callable[[list[int]], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -59,6 +70,8 @@ class _Track:
     key: int  # every track's, from its first box (track_id is only for announced ones)
     track_id: int | None = None  # given when announced
     naming: Naming = field(default_factory=lambda: Naming(None, -1.0))
+    described: int = -1  # the frame of its last descriptor
+    changed: int = 0  # the frame its answer last changed (announced, updated)
 
     def mean(self) -> np.ndarray:
         return np.mean(self.descriptors, axis=0)
@@ -81,31 +94,57 @@ class Tracker:
         self.keys: list[int] = []
 
     def update(
-        self, frame_index: int, detections: Sequence[Detection], descriptors: np.ndarray
+        self,
+        frame_index: int,
+        detections: Sequence[Detection],
+        descriptors: np.ndarray | Describe,
     ) -> list[TrackChange]:
-        """Feed one frame's detections and their crops' descriptors (same order and length)."""
-        if len(detections) != len(descriptors):
+        """Feed one frame's detections with their crops' descriptors: all of them (same order
+        and length), or a `describe` callback asked for the crops the schedule wants."""
+        if not callable(descriptors) and len(detections) != len(descriptors):
             raise ValueError(f"{len(detections)} detections but {len(descriptors)} descriptors")
         changes = self._expire(frame_index)
         pairs = self._match([d.box for d in detections])
-        self.keys = []
+        tracks = []
         for det_index, detection in enumerate(detections):
             track = pairs.get(det_index)
             if track is None:
                 window = deque(maxlen=self.cfg.identity_window)
                 track = _Track(detection.box, frame_index, window, next(self._keys))
                 self._tracks.append(track)
-            else:
-                track.box, track.last_seen = detection.box, frame_index
-            track.descriptors.append(np.asarray(descriptors[det_index], np.float32))
-            self.keys.append(track.key)
+            tracks.append(track)
+        scheduled = callable(descriptors)
+        wanted = [i for i, t in enumerate(tracks) if not scheduled or self._wants(t, frame_index)]
+        rows = descriptors(wanted) if scheduled else np.asarray(descriptors)[wanted]
+        for row, det_index in zip(rows, wanted, strict=True):
+            self._describe(tracks[det_index], np.asarray(row, np.float32), frame_index)
+        for detection, track in zip(detections, tracks, strict=True):
+            track.box, track.last_seen = detection.box, frame_index
+        self.keys = [t.key for t in tracks]
         settled = [t for t in self._tracks if len(t.descriptors) >= self.cfg.settle_crops]
-        if settled:
+        if settled and (wanted or changes):  # no new crop and no track gone: answers stand
             holding = [t.naming.swimmer_id for t in settled]
             namings = self.namer(np.stack([t.mean() for t in settled]), holding)
             for track, naming in zip(settled, namings, strict=True):
-                changes.extend(self._announce(track, naming))
+                changes.extend(self._announce(track, naming, frame_index))
         return changes
+
+    def _describe(self, track: _Track, row: np.ndarray, frame_index: int) -> None:
+        """Add a crop's descriptor; one unlike the track's recent crops makes it contested."""
+        if track.track_id is not None and float(row @ track.mean()) < SURPRISE_COSINE:
+            track.changed = frame_index  # watch it on every frame for a window
+        track.descriptors.append(row)
+        track.described = frame_index
+
+    def _wants(self, track: _Track, frame_index: int) -> bool:
+        """Whether this frame's crop of `track` must be described (the embedding budget)."""
+        cfg = self.cfg
+        return (
+            track.track_id is None  # new or not yet settled
+            or frame_index - track.last_seen > 1  # back from a gap: is it still the same one?
+            or frame_index - track.changed < cfg.identity_window  # changed, or contested
+            or frame_index - track.described >= cfg.embed_interval
+        )
 
     def finish(self) -> list[TrackChange]:
         """End every announced track (at shutdown or the end of the input)."""
@@ -129,14 +168,14 @@ class Tracker:
         return TrackChange("end", track.track_id, naming.swimmer_id, naming.score, track.box,
                            track.key)  # fmt: skip
 
-    def _announce(self, track: _Track, naming: Naming) -> list[TrackChange]:
+    def _announce(self, track: _Track, naming: Naming, frame_index: int) -> list[TrackChange]:
         before, track.naming = track.naming, naming
         if track.track_id is None:
-            track.track_id = next(self._ids)
+            track.track_id, track.changed = next(self._ids), frame_index
             log.debug("track %d is swimmer %s", track.track_id, naming.swimmer_id)
             kind = "new"
         elif naming.swimmer_id != before.swimmer_id:
-            kind = "update"
+            kind, track.changed = "update", frame_index
         else:
             return []
         return [TrackChange(kind, track.track_id, naming.swimmer_id, naming.score, track.box,

@@ -185,3 +185,45 @@ def test_every_detection_is_keyed_to_its_track_from_the_first_frame() -> None:
     run(t, [[]] * (CFG.max_missed + 1), start=6)
     run(t, [[(at(60, 100), "A")]], start=6 + CFG.max_missed + 1)
     assert t.keys == [3]  # a track that ended is never continued: a new key
+
+
+def described_frames(t: Tracker, frames: list[list[tuple[Detection, str]]], start: int = 0):
+    """Feed frames through the `describe` callback; the frames whose crop was described."""
+    seen = []
+    for index, frame in enumerate(frames, start):
+
+        def describe(wanted: list[int], frame=frame, index=index) -> np.ndarray:
+            seen.extend([index] * len(wanted))
+            return np.array([looks(frame[i][1]) for i in wanted]).reshape(-1, len(SWIMMERS))
+
+        t.update(index, [d for d, _ in frame], describe)
+    return seen
+
+
+BUDGET = TrackerConfig(max_missed=3, identity_window=5, settle_crops=3, embed_interval=4)
+
+
+def test_a_steady_track_is_described_on_a_schedule() -> None:
+    t = tracker(BUDGET)
+    seen = described_frames(t, [[(at(60, 100 + 2 * i), "A")] for i in range(40)])
+    # Every frame until announced (frame 2) and for a window after (to 6), then every 4th.
+    assert seen == [0, 1, 2, 3, 4, 5, 6, 10, 14, 18, 22, 26, 30, 34, 38]
+
+
+def test_a_changed_answer_or_a_gap_is_watched_on_every_frame() -> None:
+    t = tracker(BUDGET)
+    seen = described_frames(t, [[(at(60, 100 + 2 * i), "A")] for i in range(12)])
+    assert seen[-1] == 10
+    # The track's crops now look like B: the first one described contests the answer, and from
+    # there every frame is described for a window.
+    seen = described_frames(t, [[(at(60, 124 + 2 * i), "B")] for i in range(12)], start=12)
+    assert seen[:5] == [14, 15, 16, 17, 18], seen
+    # Unseen for two frames, back: described at once.
+    seen = described_frames(t, [[], [], [(at(60, 176), "B")]], start=40)
+    assert seen == [42]
+
+
+def test_with_descriptors_given_every_crop_counts() -> None:
+    t = tracker(BUDGET)
+    run(t, [[(at(60, 100 + 2 * i), "A")] for i in range(20)])
+    assert len(t._tracks[0].descriptors) == BUDGET.identity_window  # a full window, every frame
