@@ -28,10 +28,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from demo.naming import collected_tracks, read_index, visits, write_names  # noqa: E402
-from demo.run import earlier_frames, later_frames, run, run_daemon  # noqa: E402
+from demo.run import collect_camera, earlier_frames, later_frames, run, run_daemon  # noqa: E402
 from demo.score import score_tracks  # noqa: E402
 from edge.collect import DEFAULT_PER_TRACK  # noqa: E402
-from edge.config import TrackerConfig, render_toml  # noqa: E402
+from edge.config import TrackerConfig  # noqa: E402
 from train.poolsim import simulate_pool  # noqa: E402
 
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "swimmers"
@@ -61,16 +61,7 @@ def collect_session(work: Path, data: Path, bundle: Path, per_track: int) -> tup
     """reid-collect on the session's start; the folders against the truth."""
     video = simulate_pool(earlier_frames(data), work / "start.avi", work / "start.json",
                           START_FRAMES, seed=3, enter_leave=True)  # fmt: skip
-    config = work / "collect.toml"
-    tables = {
-        "device": {"name": "bench-pi", "state_dir": str(work / "state")},
-        "source": {"kind": "video", "uri": str(video)},
-        "bundle": {"path": str(bundle)},
-    }
-    config.write_text(render_toml(tables))
-    tracks_dir = work / "tracks"
-    shutil.rmtree(tracks_dir, ignore_errors=True)
-    run("reid-collect", "--config", config, "--out", tracks_dir, "--per-track", per_track)
+    tracks_dir = collect_camera(video, bundle, work, "--per-track", per_track)
     truth = json.loads((work / "start.json").read_text())
     tracks = collected_tracks(read_index(tracks_dir), truth)
     tracker = TrackerConfig()

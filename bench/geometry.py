@@ -26,6 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from demo.run import later_frames  # noqa: E402
+from demo.score import match_detections  # noqa: E402
 from edge.config import DetectorConfig, PoolConfig, SourceConfig, TrackerConfig  # noqa: E402
 from edge.geometry import pool_geometry  # noqa: E402
 from edge.identity import Naming  # noqa: E402
@@ -51,20 +52,15 @@ def score(video: Path, truth: dict, pool: PoolConfig) -> dict:
     boxes_on: dict[int, int] = {}  # track key -> boxes that fell on a swimmer
     started = time.perf_counter()
     while (frame := source.read(1.0)) is not None:
-        free = list(truth["frames"][frame.index]["swimmers"])
+        swimmers = truth["frames"][frame.index]["swimmers"]
         detections = detector.detect(frame.image)
         tracker.update(frame.index, detections, [[0.0]] * len(detections))
-        for detection, key in zip(detections, tracker.keys, strict=True):
-            x, y = detection.box.center
-            inside = [s for s in free if _holds(s["crop_box"], x, y)]
-            if not inside:
-                wrong += 1
-                continue
-            free.remove(inside[0])
-            found += 1
-            right_lane += geometry.lane_of(detection.box) == inside[0]["lane"] + 1
-            boxes_on[key] = boxes_on.get(key, 0) + 1
-        missed += len(free)
+        keys = dict(zip([d.box for d in detections], tracker.keys, strict=True))
+        pairs, off = match_detections([d.box for d in detections], swimmers)
+        found, wrong, missed = found + len(pairs), wrong + off, missed + len(swimmers) - len(pairs)
+        for box, swimmer in pairs:
+            right_lane += geometry.lane_of(box) == swimmer["lane"] + 1
+            boxes_on[keys[box]] = boxes_on.get(keys[box], 0) + 1
     source.close()
     announced = [k for k, boxes in boxes_on.items() if boxes >= TrackerConfig().settle_crops]
     swimmers = {s["identity"] for f in truth["frames"] for s in f["swimmers"]}
@@ -75,10 +71,6 @@ def score(video: Path, truth: dict, pool: PoolConfig) -> dict:
         "tracks_per_swimmer": round(len(announced) / len(swimmers), 2),
         "ms_per_frame": round(1000 * (time.perf_counter() - started) / len(truth["frames"]), 2),
     }
-
-
-def _holds(box: list[int], x: float, y: float) -> bool:
-    return box[0] <= x < box[0] + box[2] and box[1] <= y < box[1] + box[3]
 
 
 def main() -> int:

@@ -96,21 +96,28 @@ def enrol_from_camera(out: Path, known: Path, trained: Path) -> Path:
     start = simulate_pool(
         earlier_frames(known), out / "start.avi", out / "start.json", ENROL_FRAMES, seed=1
     )
-    config = out / "collect.toml"
-    tables = {
-        "device": {"name": "demo-pi", "state_dir": str(out / "state")},
-        "source": {"kind": "video", "uri": str(start)},
-        "bundle": {"path": str(trained)},
-    }
-    config.write_text(render_toml(tables))
-    camera = out / "camera"
-    shutil.rmtree(camera, ignore_errors=True)
-    run("reid-collect", "--config", config, "--out", camera)
+    camera = collect_camera(start, trained, out)
     tracks = collected_tracks(read_index(camera), json.loads((out / "start.json").read_text()))
     names = write_names(tracks, out / "names.toml")
     sys.stdout.write(f"named as the contact sheet shows them: {names}\n")
     run("reid-enroll", trained, "--data", camera, "--names", names, "--out", out / "bundle")
     return out / "bundle"
+
+
+def collect_camera(video: Path, bundle: Path, out: Path, *options: object) -> Path:
+    """`reid-collect` on `video` with a daemon config naming `bundle` (OUT/collect.toml); the
+    folders of crops per track are OUT/camera."""
+    config = out / "collect.toml"
+    tables = {
+        "device": {"name": "demo-pi", "state_dir": str(out / "state")},
+        "source": {"kind": "video", "uri": str(video)},
+        "bundle": {"path": str(bundle)},
+    }
+    config.write_text(render_toml(tables))
+    camera = out / "camera"
+    shutil.rmtree(camera, ignore_errors=True)
+    run("reid-collect", "--config", config, "--out", camera, *options)
+    return camera
 
 
 def echo(process: subprocess.Popen) -> threading.Thread:

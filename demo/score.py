@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
+from edge.types import Box
+
 
 @dataclass(frozen=True)
 class TrackScore:
@@ -57,3 +59,23 @@ def score_tracks(events: list[dict], truth: dict, enrolled: set[str] | None = No
     swimmers = frozenset(s["identity"] for f in frames for s in f["swimmers"])
     known = swimmers if enrolled is None else frozenset(enrolled)
     return TrackScore(announced, who, swimmers, known)
+
+
+def match_detections(boxes: list[Box], swimmers: list[dict]) -> tuple[list[tuple[Box, dict]], int]:
+    """Each detected box paired with the truth swimmer whose pasted crop holds its centre (one
+    box per swimmer, first come), and how many boxes fell on no free swimmer. Missed swimmers
+    are those left unpaired."""
+    free, pairs, wrong = list(swimmers), [], 0
+    for box in boxes:
+        x, y = box.center
+        inside = [s for s in free if _holds(s["crop_box"], x, y)]
+        if inside:
+            free.remove(inside[0])
+            pairs.append((box, inside[0]))
+        else:
+            wrong += 1
+    return pairs, wrong
+
+
+def _holds(box: list[int], x: float, y: float) -> bool:
+    return box[0] <= x < box[0] + box[2] and box[1] <= y < box[1] + box[3]

@@ -48,7 +48,7 @@ from edge.contact_sheet import KeptCrop, TrackRecord, write_sheet
 from edge.errors import ReidError
 from edge.geometry import PoolGeometry, geometry_of
 from edge.identity import Naming
-from edge.sources import open_source
+from edge.sources import frames_until, open_source
 from edge.track import Tracker
 from edge.types import Box, Crop, Detection, Frame
 from edge.vision.crop import cut_crops
@@ -231,14 +231,12 @@ def collect(
     source = open_source(config.source)
     started = time.monotonic()
     due = started + PROGRESS_EVERY_S
+
+    def done() -> bool:
+        return stop.is_set() or bool(seconds and time.monotonic() - started >= seconds)
+
     try:
-        while not stop.is_set() and not (seconds and time.monotonic() - started >= seconds):
-            try:
-                frame = source.read(READ_TIMEOUT_S)
-            except TimeoutError:
-                continue
-            if frame is None:
-                break
+        for frame in frames_until(source, done, READ_TIMEOUT_S):
             collector.feed(frame)
             if time.monotonic() >= due:
                 progress(collector)

@@ -22,7 +22,7 @@ from edge.config import Config
 from edge.errors import ReidError, SourceError
 from edge.geometry import PoolGeometry, geometry_of
 from edge.probes import checked_identifier
-from edge.sources import open_source
+from edge.sources import frames_until, open_source
 from edge.types import Box, Frame, Prediction
 from edge.vision.crop import cut_crops
 from edge.vision.detect import make_detector
@@ -66,19 +66,16 @@ def take_snapshot(config: Config, out: Path) -> list[Seen]:
 
 def first_frame(config: Config) -> Frame:
     source = open_source(config.source)
+    deadline = time.monotonic() + FIRST_FRAME_TIMEOUT_S
     try:
-        deadline = time.monotonic() + FIRST_FRAME_TIMEOUT_S
-        while time.monotonic() < deadline:
-            try:
-                frame = source.read(READ_TIMEOUT_S)
-            except TimeoutError:
-                continue
-            if frame is None:
-                break
-            return frame
+        frame = next(
+            frames_until(source, lambda: time.monotonic() > deadline, READ_TIMEOUT_S), None
+        )
     finally:
         source.close()
-    raise SourceError(f"{config.source.uri}: no frame within {FIRST_FRAME_TIMEOUT_S:g} s")
+    if frame is None:
+        raise SourceError(f"{config.source.uri}: no frame within {FIRST_FRAME_TIMEOUT_S:g} s")
+    return frame
 
 
 def draw(image: np.ndarray, pool: PoolGeometry, seen: list[Seen]) -> np.ndarray:

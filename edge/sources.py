@@ -17,7 +17,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -327,3 +327,18 @@ def open_source(cfg: SourceConfig) -> FrameSource:
         raise SourceError(f"source.uri is empty: a {cfg.kind} source needs one")
     log.info("opening %s source %s", cfg.kind, cfg.uri or "(default)")
     return openers[cfg.kind]()
+
+
+def frames_until(
+    source: FrameSource, done: Callable[[], bool], timeout_s: float = 0.5
+) -> Iterator[Frame]:
+    """The source's frames until it ends or `done()` says stop; a read that times out (between
+    frames, or a camera reconnecting) only gives `done` another look."""
+    while not done():
+        try:
+            frame = source.read(timeout_s)
+        except TimeoutError:
+            continue
+        if frame is None:
+            return
+        yield frame

@@ -15,7 +15,15 @@ from broker import wait_until
 
 from edge.config import SourceConfig
 from edge.errors import SourceError
-from edge.sources import StreamSource, VideoFileSource, natural_key, open_source, usable_frame
+from edge.sources import (
+    StreamSource,
+    VideoFileSource,
+    frames_until,
+    natural_key,
+    open_source,
+    usable_frame,
+)
+from edge.types import Frame
 
 SHADES = [10, 60, 110, 160, 210]
 
@@ -238,3 +246,23 @@ def test_reconnecting_is_said_only_for_a_bounded_back_off(max_retries, expected)
         assert wait_until(lambda n=after: len(attempts) >= n, timeout=10)
         assert source.reconnecting is expected
     source.close()
+
+
+def test_frames_until_skips_timeouts_and_stops_when_asked() -> None:
+    class Slow:
+        """Times out every other read, never ends."""
+
+        def __init__(self) -> None:
+            self.reads = 0
+
+        def read(self, timeout_s: float):
+            self.reads += 1
+            if self.reads % 2:
+                raise TimeoutError
+            return Frame(self.reads, 0.0, np.zeros((2, 2, 3), np.uint8))
+
+    source = Slow()
+    got = []
+    for frame in frames_until(source, lambda: len(got) >= 3):
+        got.append(frame.index)
+    assert got == [2, 4, 6]

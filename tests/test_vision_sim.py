@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from demo.score import match_detections
 from edge.config import DetectorConfig, PoolConfig, SourceConfig, TrackerConfig
 from edge.geometry import PoolGeometry, pool_geometry
 from edge.identity import name_tracks
@@ -105,23 +106,11 @@ def detection_scores(video: Path, truth: dict, pool: PoolConfig) -> tuple[float,
     found = wrong = missed = right_lane = 0
     while (frame := source.read(1.0)) is not None:
         swimmers = truth["frames"][frame.index]["swimmers"]
-        free = list(swimmers)
-        for detection in detector.detect(frame.image):
-            x, y = detection.box.center
-            inside = [s for s in free if _holds(s["crop_box"], x, y)]
-            if not inside:
-                wrong += 1
-                continue
-            free.remove(inside[0])
-            found += 1
-            right_lane += geometry.lane_of(detection.box) == inside[0]["lane"] + 1
-        missed += len(free)
+        pairs, off = match_detections([d.box for d in detector.detect(frame.image)], swimmers)
+        found, wrong, missed = found + len(pairs), wrong + off, missed + len(swimmers) - len(pairs)
+        right_lane += sum(geometry.lane_of(box) == s["lane"] + 1 for box, s in pairs)
     source.close()
     return found / (found + missed), found / max(found + wrong, 1), right_lane / max(found, 1)
-
-
-def _holds(box: list[int], x: float, y: float) -> bool:
-    return box[0] <= x < box[0] + box[2] and box[1] <= y < box[1] + box[3]
 
 
 def test_lanes_in_perspective_from_the_config(pole_video) -> None:
