@@ -214,10 +214,10 @@ def test_a_changed_answer_or_a_gap_is_watched_on_every_frame() -> None:
     t = tracker(BUDGET)
     seen = described_frames(t, [[(at(60, 100 + 2 * i), "A")] for i in range(12)])
     assert seen[-1] == 10
-    # The track's crops now look like B: the first one described contests the answer, and from
-    # there every frame is described for a window.
-    seen = described_frames(t, [[(at(60, 124 + 2 * i), "B")] for i in range(12)], start=12)
-    assert seen[:5] == [14, 15, 16, 17, 18], seen
+    # The track's crops now look like B: the scheduled ones move the mean until the answer
+    # changes (at frame 22, the third B crop of a window of 5), then every frame for a window.
+    seen = described_frames(t, [[(at(60, 124 + 2 * i), "B")] for i in range(20)], start=12)
+    assert seen == [14, 18, 22, 23, 24, 25, 26, 30], seen
     # Unseen for two frames, back: described at once.
     seen = described_frames(t, [[], [], [(at(60, 176), "B")]], start=40)
     assert seen == [42]
