@@ -138,7 +138,8 @@ def open_set(data: dict) -> str:
 
 def pipeline(data: dict) -> str:
     stage = data["stage_ms"]
-    rows = [[name, f"{ms:.2f}"] for name, ms in stage.items()]  # edge.stats.STAGES
+    order = ["decode", "detect", "crop", "embed", "track", "keep", "publish"]  # edge.stats.STAGES
+    rows = [[name, f"{stage[name]:.2f}"] for name in order if name in stage]
     return (
         f"### Daemon pipeline ({data['what']})\n\n"
         + _table(["stage", "ms per frame"], rows)
@@ -292,19 +293,19 @@ def collect(data: dict) -> str:
     """bench/collect.py: reid-collect's folders against the truth, then the daemon's tracks."""
     got = data["collect"]
     before, after = data["daemon_before_enrolling"], data["daemon_after_enrolling"]
-    new = ", ".join(data["new_swimmers"])
+    new, flags = ", ".join(data["new_swimmers"]), " ".join(data["new_swimmers"])
     rows = [
         ["folders per swimmer visit", f"{got['tracks_per_visit']:.2f} ({got['tracks']} folders, "
          f"{got['visits']} visits in {got['frames']} frames)"],
         ["crops showing their folder's swimmer", f"{_pct(got['crops_of_their_swimmer'])} of "
          f"{got['crops']} (worst folder {_pct(got['purity_min'])})"],
-        [f"daemon, later video, trained bundle (swimmers {new} unknown to it)",
+        [f"daemon, later video, trained bundle (right: the known named, {new} unknown)",
          f"{before['right']} of {before['tracks']} tracks right ({_pct(before['accuracy'])})"],
         ["daemon, later video, after `reid-enroll --names`",
          f"{after['right']} of {after['tracks']} tracks right ({_pct(after['accuracy'])})"],
     ]  # fmt: skip
     return (
-        "### Enrolling a squad from the camera (`bench/collect.py`)\n\n"
+        f"### Enrolling a squad from the camera (`bench/collect.py --new {flags}`)\n\n"
         f"A bundle trained without swimmers {new}; `reid-collect` on a simulated session's start "
         "(every swimmer's earlier real crops, coming and going), the folders named from the "
         "simulator's truth as a person would from the contact sheet, enrolled, then the daemon "
@@ -341,6 +342,7 @@ RENDERERS: dict[str, Callable[[dict], str]] = {
     "pi_check": pi_check,
     "geometry": geometry,
     "collect": collect,
+    "collect_7_8": collect,
 }
 
 
