@@ -6,24 +6,10 @@ daemon's own detector, crops and tracker (no model run, no broker) over the conf
 a stream or a recording, and writes OUT/track_<n>/frame_<frame>.jpg, one folder per track, with
 a contact sheet to name them from (OUT/index.html, edge/contact_sheet.py).
 
-Which crops a track keeps: enrolment learns from variety, and a minute of one swimmer at 25 fps
-is 1,500 near-identical crops. As Frigate's docs warn against training blurry, tiny and
-near-identical images:
-- a box under MIN_BOX_PX tall is no candidate;
-- at the track's end, candidates blurrier than BLUR_FRACTION of the track's median sharpness
-  (variance of the Laplacian) are dropped;
-- of the rest, up to `per_track` crops as unlike each other as they come (farthest-point
-  selection on small grey thumbnails, starting from the sharpest).
-Every frame's crop is a candidate, and a swimmer half in view at the frame's edge too: reid-enroll
-calibrates the track threshold on runs of 15 of the collected crops, which matches the daemon's
-window of 15 consecutive crops only when the crops are consecutive. Crops 2 frames apart, or
-without the edge ones, calibrated it above what the daemon's tracks of a known swimmer then
-scored (the end-to-end test's swimmer 5: unknown, 6 of 7 tracks right; every frame: 7 of 7).
-A track thinned to `per_track` calibrates higher still: more unknowns, never a wrong name.
-A track in memory holds at most THIN_AT x `per_track` candidates; past that it is thinned to the
-most unlike `per_track`, so a swimmer who stays an hour costs what one who stays a minute does. A
-track with fewer boxes than the tracker's `settle_crops` is one the daemon never announces (a
-splash, a swimmer passing a corner): it is not written.
+Which crops a track keeps, and why, is edge/track_crops.py: sharp, big enough, and as unlike
+each other as they come, up to `--per-track`. A track with fewer boxes than the tracker's
+`settle_crops` is one the daemon never announces (a splash, a swimmer passing a corner): it is
+not written.
 """
 
 from __future__ import annotations
@@ -35,100 +21,30 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from edge.bundle import load_bundle
 from edge.cli import run_main, setup_logging
 from edge.config import Config, load_config
-from edge.contact_sheet import KeptCrop, TrackRecord, write_sheet
+from edge.contact_sheet import TrackRecord, write_sheet
 from edge.errors import ReidError
 from edge.geometry import PoolGeometry, geometry_of
 from edge.identity import Naming
 from edge.sources import frames_until, open_source
 from edge.track import Tracker
-from edge.types import Box, Crop, Detection, Frame
+from edge.track_crops import TrackCrops, usable_box, write_track
+from edge.types import Detection, Frame
 from edge.vision.crop import cut_crops
 from edge.vision.detect import make_detector
 
 log = logging.getLogger(__name__)
 
-MIN_BOX_PX = 32  # a box shorter than this is too few pixels to learn a swimmer from
-BLUR_FRACTION = 0.5  # of the track's median sharpness
-THIN_AT = 2  # candidates in memory, in units of `per_track`
-THUMB_SIZE = (12, 20)  # width, height of the grey thumbnails crops are compared on
 DEFAULT_PER_TRACK = 200
 READ_TIMEOUT_S = 0.5
 PROGRESS_EVERY_S = 5.0
-
-
-@dataclass(frozen=True, eq=False)
-class Candidate:
-    """A crop that may be kept, with what choosing among them needs."""
-
-    frame: int
-    box: Box
-    image: np.ndarray = field(repr=False)  # RGB
-    sharpness: float
-    thumb: np.ndarray = field(repr=False)  # unit-norm, zero-mean grey thumbnail
-
-    @classmethod
-    def of(cls, crop: Crop) -> Candidate:
-        grey = cv2.cvtColor(crop.image, cv2.COLOR_RGB2GRAY)
-        sharpness = float(cv2.Laplacian(grey, cv2.CV_64F).var())
-        thumb = cv2.resize(grey, THUMB_SIZE, interpolation=cv2.INTER_AREA).astype(np.float32)
-        thumb = thumb.ravel() - thumb.mean()
-        thumb /= np.linalg.norm(thumb) + 1e-6
-        return cls(crop.frame_index, crop.box, crop.image, sharpness, thumb)
-
-
-def most_unlike(candidates: list[Candidate], count: int) -> list[Candidate]:
-    """Up to `count` candidates, each next one the farthest from all chosen so far, starting
-    from the sharpest; returned in time order."""
-    if len(candidates) <= count:
-        return list(candidates)
-    thumbs = np.stack([c.thumb for c in candidates])
-    chosen = [int(np.argmax([c.sharpness for c in candidates]))]
-    nearest = np.linalg.norm(thumbs - thumbs[chosen[0]], axis=1)
-    while len(chosen) < count:
-        chosen.append(int(np.argmax(nearest)))
-        nearest = np.minimum(nearest, np.linalg.norm(thumbs - thumbs[chosen[-1]], axis=1))
-    return [candidates[i] for i in sorted(chosen)]
-
-
-@dataclass
-class TrackCrops:
-    """One track's life so far and its candidate crops."""
-
-    key: int
-    lane: int
-    first: Frame
-    last: Frame
-    boxes: int = 0
-    candidates: list[Candidate] = field(default_factory=list)
-
-    def see(self, frame: Frame, crop: Crop, usable: bool, per_track: int) -> None:
-        self.last, self.boxes = frame, self.boxes + 1
-        if usable:
-            self.candidates.append(Candidate.of(crop))
-            if len(self.candidates) > THIN_AT * per_track:
-                self.candidates = most_unlike(self.candidates, per_track)
-
-    def chosen(self, per_track: int) -> list[Candidate]:
-        """The sharp enough candidates, at most `per_track`, as unlike each other as they come."""
-        if not self.candidates:
-            return []
-        median = float(np.median([c.sharpness for c in self.candidates]))
-        sharp = [c for c in self.candidates if c.sharpness >= BLUR_FRACTION * median]
-        return most_unlike(sharp, per_track)
-
-
-def usable_box(box: Box) -> bool:
-    """Tall enough to learn from."""
-    return box.h >= MIN_BOX_PX
 
 
 def _nobody(means: np.ndarray, holding: list[str | None]) -> list[Naming]:
@@ -159,9 +75,10 @@ class Collector:
         for crop, key in zip(crops, self.tracker.keys, strict=True):
             track = self.live.get(key)
             if track is None:
-                track = self.live[key] = TrackCrops(key, self.pool.lane_of(crop.box), frame, frame)
+                lane = self.pool.lane_of(crop.box)
+                track = self.live[key] = TrackCrops.starting(key, lane, frame)
             track.see(frame, crop, usable_box(crop.box), self.per_track)
-        gone = [k for k, t in self.live.items() if frame.index - t.last.index > self._patience]
+        gone = [k for k, t in self.live.items() if frame.index - t.last_frame > self._patience]
         for key in gone:
             self._close(self.live.pop(key))
         self.frames += 1
@@ -186,26 +103,6 @@ class Collector:
             self.dropped += 1
             return
         self.records.append(write_track(self.out, track.key, track, chosen))
-
-
-def write_track(out: Path, number: int, track: TrackCrops, chosen: list[Candidate]) -> TrackRecord:
-    """OUT/track_<number>/frame_<n>.jpg for the chosen crops; a full disk is one `ReidError`."""
-    folder = out / f"track_{number:04d}"
-    kept = []
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        for candidate in chosen:
-            ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(candidate.image, cv2.COLOR_RGB2BGR))
-            if not ok:
-                raise ReidError(f"cannot encode a crop of {folder.name} as JPEG")
-            name = f"frame_{candidate.frame}.jpg"
-            (folder / name).write_bytes(jpeg.tobytes())
-            kept.append(KeptCrop(name, candidate.frame, candidate.box.as_list()))
-    except OSError as error:
-        raise ReidError(f"cannot write {folder}: {error.strerror or error}") from None
-    first, last = track.first, track.last
-    return TrackRecord(folder.name, number, track.lane, first.index, last.index, first.ts,
-                       last.ts, track.boxes, kept)  # fmt: skip
 
 
 def check_out(out: Path) -> None:

@@ -2,7 +2,7 @@
 
 A swimmer the bundle does not know yet is answered unknown session after session. With
 `[unknown_crops] enabled = true` the daemon keeps each such track's crops, chosen as
-reid-collect chooses them (edge/collect.py), in STATE_DIR/unknown/track_<n>/ with the same
+reid-collect chooses them (edge/track_crops.py), in STATE_DIR/unknown/track_<n>/ with the same
 contact sheet, so `reid-enroll --data STATE_DIR/unknown --names names.toml` can enrol them
 without anyone filming again. The state directory is the one place the systemd unit lets the
 daemon write. The folder is bounded (`max_tracks`, `max_mb`: the oldest tracks go first), and
@@ -17,12 +17,12 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-from edge.collect import TrackCrops, usable_box, write_track
 from edge.config import UnknownCropsConfig
 from edge.contact_sheet import TrackRecord, read_records, write_sheet
 from edge.errors import ReidError
 from edge.geometry import PoolGeometry
 from edge.track import TrackChange
+from edge.track_crops import TrackCrops, usable_box, write_track
 from edge.types import Crop, Frame
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,8 @@ class UnknownCrops:
         for crop, key in zip(crops, keys, strict=True):
             track = self.live.get(key)
             if track is None:
-                track = self.live[key] = TrackCrops(key, self.pool.lane_of(crop.box), frame, frame)
+                lane = self.pool.lane_of(crop.box)
+                track = self.live[key] = TrackCrops.starting(key, lane, frame)
             track.see(frame, crop, usable_box(crop.box), self.cfg.per_track)
 
     def ended(self, changes: Sequence[TrackChange], frame_index: int) -> None:
@@ -55,7 +56,7 @@ class UnknownCrops:
             track = self.live.pop(change.key, None) if change.type == "end" else None
             if track is not None and change.swimmer_id is None:
                 self._keep(track)
-        stale = [k for k, t in self.live.items() if frame_index - t.last.index > self.patience + 1]
+        stale = [k for k, t in self.live.items() if frame_index - t.last_frame > self.patience + 1]
         for key in stale:
             del self.live[key]
 

@@ -18,7 +18,8 @@ from pipeline_support import BIN, QUIET_TF, REPO, Pool, daemon_config
 from system_parts import missing
 
 from demo.naming import collected_tracks, read_index, visits
-from edge.collect import (
+from edge.config import TrackerConfig
+from edge.track_crops import (
     MIN_BOX_PX,
     THIN_AT,
     Candidate,
@@ -26,7 +27,6 @@ from edge.collect import (
     most_unlike,
     usable_box,
 )
-from edge.config import TrackerConfig
 from edge.types import Box, Crop, Frame
 
 CLOSED_PORT = 9  # collecting never talks to a broker
@@ -135,8 +135,7 @@ def test_a_long_track_holds_a_bounded_number_of_crops() -> None:
 
 
 def _track() -> TrackCrops:
-    start = Frame(0, 0.0, np.zeros((1, 1, 3), np.uint8))
-    return TrackCrops(key=1, lane=1, first=start, last=start)
+    return TrackCrops.starting(1, 1, Frame(0, 0.0, np.zeros((1, 1, 3), np.uint8)))
 
 
 @pytest.mark.parametrize(

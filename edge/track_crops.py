@@ -1,0 +1,129 @@
+"""Which crops of a track to keep, and writing them: shared by reid-collect (edge/collect.py) and
+the daemon's unknown crops (edge/unknown_crops.py).
+
+Which crops a track keeps: enrolment learns from variety, and a minute of one swimmer at 25 fps
+is 1,500 near-identical crops. As Frigate's docs warn against training blurry, tiny and
+near-identical images:
+- a box under MIN_BOX_PX tall is no candidate;
+- at the track's end, candidates blurrier than BLUR_FRACTION of the track's median sharpness
+  (variance of the Laplacian) are dropped;
+- of the rest, up to `per_track` crops as unlike each other as they come (farthest-point
+  selection on small grey thumbnails, starting from the sharpest).
+Every frame's crop is a candidate, and a swimmer half in view at the frame's edge too: reid-enroll
+calibrates the track threshold on runs of 15 of the collected crops, which matches the daemon's
+window of 15 consecutive crops only when the crops are consecutive. Crops 2 frames apart, or
+without the edge ones, calibrated it above what the daemon's tracks of a known swimmer then
+scored (the end-to-end test's swimmer 5: unknown, 6 of 7 tracks right; every frame: 7 of 7).
+A track thinned to `per_track` calibrates higher still: more unknowns, never a wrong name.
+A track in memory holds at most THIN_AT x `per_track` candidates; past that it is thinned to the
+most unlike `per_track`, so a swimmer who stays an hour costs what one who stays a minute does.
+Each track keeps its first and last frame's number and time, never the frames themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from edge.contact_sheet import KeptCrop, TrackRecord
+from edge.errors import ReidError
+from edge.types import Box, Crop, Frame
+
+MIN_BOX_PX = 32  # a box shorter than this is too few pixels to learn a swimmer from
+BLUR_FRACTION = 0.5  # of the track's median sharpness
+THIN_AT = 2  # candidates in memory, in units of `per_track`
+THUMB_SIZE = (12, 20)  # width, height of the grey thumbnails crops are compared on
+
+
+@dataclass(frozen=True, eq=False)
+class Candidate:
+    """A crop that may be kept, with what choosing among them needs."""
+
+    frame: int
+    box: Box
+    image: np.ndarray = field(repr=False)  # RGB
+    sharpness: float
+    thumb: np.ndarray = field(repr=False)  # unit-norm, zero-mean grey thumbnail
+
+    @classmethod
+    def of(cls, crop: Crop) -> Candidate:
+        grey = cv2.cvtColor(crop.image, cv2.COLOR_RGB2GRAY)
+        sharpness = float(cv2.Laplacian(grey, cv2.CV_64F).var())
+        thumb = cv2.resize(grey, THUMB_SIZE, interpolation=cv2.INTER_AREA).astype(np.float32)
+        thumb = thumb.ravel() - thumb.mean()
+        thumb /= np.linalg.norm(thumb) + 1e-6
+        return cls(crop.frame_index, crop.box, crop.image, sharpness, thumb)
+
+
+def most_unlike(candidates: list[Candidate], count: int) -> list[Candidate]:
+    """Up to `count` candidates, each next one the farthest from all chosen so far, starting
+    from the sharpest; returned in time order."""
+    if len(candidates) <= count:
+        return list(candidates)
+    thumbs = np.stack([c.thumb for c in candidates])
+    chosen = [int(np.argmax([c.sharpness for c in candidates]))]
+    nearest = np.linalg.norm(thumbs - thumbs[chosen[0]], axis=1)
+    while len(chosen) < count:
+        chosen.append(int(np.argmax(nearest)))
+        nearest = np.minimum(nearest, np.linalg.norm(thumbs - thumbs[chosen[-1]], axis=1))
+    return [candidates[i] for i in sorted(chosen)]
+
+
+@dataclass
+class TrackCrops:
+    """One track's life so far (frame numbers and times, not frames) and its candidates."""
+
+    key: int
+    lane: int
+    first_frame: int
+    first_ts: float
+    last_frame: int = -1
+    last_ts: float = 0.0
+    boxes: int = 0
+    candidates: list[Candidate] = field(default_factory=list)
+
+    @classmethod
+    def starting(cls, key: int, lane: int, frame: Frame) -> TrackCrops:
+        return cls(key, lane, frame.index, frame.ts)
+
+    def see(self, frame: Frame, crop: Crop, usable: bool, per_track: int) -> None:
+        self.last_frame, self.last_ts, self.boxes = frame.index, frame.ts, self.boxes + 1
+        if usable:
+            self.candidates.append(Candidate.of(crop))
+            if len(self.candidates) > THIN_AT * per_track:
+                self.candidates = most_unlike(self.candidates, per_track)
+
+    def chosen(self, per_track: int) -> list[Candidate]:
+        """The sharp enough candidates, at most `per_track`, as unlike each other as they come."""
+        if not self.candidates:
+            return []
+        median = float(np.median([c.sharpness for c in self.candidates]))
+        sharp = [c for c in self.candidates if c.sharpness >= BLUR_FRACTION * median]
+        return most_unlike(sharp, per_track)
+
+
+def usable_box(box: Box) -> bool:
+    """Tall enough to learn from."""
+    return box.h >= MIN_BOX_PX
+
+
+def write_track(out: Path, number: int, track: TrackCrops, chosen: list[Candidate]) -> TrackRecord:
+    """OUT/track_<number>/frame_<n>.jpg for the chosen crops; a full disk is one `ReidError`."""
+    folder = out / f"track_{number:04d}"
+    kept = []
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for candidate in chosen:
+            ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(candidate.image, cv2.COLOR_RGB2BGR))
+            if not ok:
+                raise ReidError(f"cannot encode a crop of {folder.name} as JPEG")
+            name = f"frame_{candidate.frame}.jpg"
+            (folder / name).write_bytes(jpeg.tobytes())
+            kept.append(KeptCrop(name, candidate.frame, candidate.box.as_list()))
+    except OSError as error:
+        raise ReidError(f"cannot write {folder}: {error.strerror or error}") from None
+    return TrackRecord(folder.name, number, track.lane, track.first_frame, track.last_frame,
+                       track.first_ts, track.last_ts, track.boxes, kept)  # fmt: skip
