@@ -3,7 +3,7 @@
     python bench/pipeline.py --bundle BUNDLE [--data DIR] [--frames N] [--out JSON]
 
 Also the embedding budget (`tracker.embed_interval`): the cost per frame against swimmers in
-view (1, 8 and 24: synthetic swimmers, three to a lane for 24, each a column to the detector),
+view (1, 8 and 24: synthetic swimmers, three to a lane for 24, detector.swimmer_width 0.2),
 describing every crop or on the default schedule, and the tracks' answers on the real crops'
 video both ways.
 
@@ -103,9 +103,8 @@ def budget(bundle: Path, frames: int, folder: Path) -> list[dict]:
         per_lane = -(-count // LANES)  # three to a lane for 24
         video = simulate_pool(chosen, folder / f"in_view_{count}.avi", folder / "t.json", frames,
                               lanes=LANES, max_per_lane=per_lane)  # fmt: skip
-        # Three to a lane are three columns to the detector: it does not yet size swimmers from
-        # the geometry (a swimmer a third of a lane wide has no "solid core" at a lane's scale).
-        detector = {"lanes": LANES * per_lane, "min_area_frac": 0.002 / per_lane**2}
+        # Three to a lane are narrow (a fifth of a lane wide) and small: the detector is told so.
+        detector = {"swimmer_width": 0.2, "min_area_frac": 0.0005} if per_lane > 1 else {}
         for interval in (1, TrackerConfig().embed_interval):
             got = measure(bundle, video, folder, interval, detector)
             stage = got["stage_ms"]

@@ -168,7 +168,7 @@ def _budget(data: dict) -> str:
     )
     return (
         "\n\nThe embedding budget (`tracker.embed_interval`; synthetic swimmers, three to a lane "
-        "for 24):\n\n"
+        "for 24 with `detector.swimmer_width = 0.2`):\n\n"
         + _table(BUDGET_COLUMNS, rows)
         + f"\n\nTracks right on the real crops' video: {answers}."
     )

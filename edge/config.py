@@ -47,6 +47,9 @@ class SourceConfig:
 class DetectorConfig:
     kind: Literal["water", "tflite"] = "water"
     lanes: int = 8  # lanes as vertical columns across the frame width; 0 = no lane splitting
+    # A swimmer's width from above as a fraction of a lane's: sizes the "solid core" a blob needs
+    # to count as a swimmer. 0.5 fits one swimmer per lane; three to a lane need about 0.3.
+    swimmer_width: float = 0.5
     min_area_frac: float = 0.002  # blobs smaller than this fraction of the frame are splashes
     max_area_frac: float = 0.08  # blobs larger than this are reflections or the deck
     model: str = ""  # kind = "tflite": an SSD-style detector (boxes, classes, scores, count)
@@ -215,6 +218,9 @@ def _detector_problem(cfg: DetectorConfig) -> str | None:
             "detector.water_hue_min/max: need 0 <= min <= max <= 179, "
             f"got {cfg.water_hue_min}..{cfg.water_hue_max}"
         )
+    if not 0.0 < cfg.swimmer_width <= 1.0:
+        width = cfg.swimmer_width
+        return f"detector.swimmer_width: a fraction of a lane's width, 0 < w <= 1, got {width}"
     if cfg.kind == "water" and cfg.min_area_frac >= cfg.max_area_frac:
         return "detector.min_area_frac: must be smaller than max_area_frac"
     if cfg.kind == "tflite" and not cfg.model:

@@ -33,6 +33,8 @@ def test_values_are_read_and_ints_widen_to_floats() -> None:
         ({"source": {"loop": "yes"}}, "source.loop: expected bool, got str"),
         ({"source": {"kind": "webcam"}}, "source.kind: 'webcam' is not one of 'video', 'camera'"),
         ({"spool": {"max_events": -5}}, "spool.max_events: must not be negative"),
+        ({"detector": {"swimmer_width": 1.5}}, "detector.swimmer_width: a fraction of a lane"),
+        ({"detector": {"swimmer_width": 0}}, "detector.swimmer_width: a fraction of a lane"),
         ({"device": "pi"}, "device: expected a table, got str"),
         ({"bundle": {"threads": "two"}}, "bundle.threads: expected int"),
         # The thresholds are the bundle's, calibrated far from its training frames: no override.

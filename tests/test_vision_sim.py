@@ -97,10 +97,13 @@ def pole_video(tmp_path_factory) -> tuple[Path, dict]:
     return video, json.loads((root / "truth.json").read_text())
 
 
-def detection_scores(video: Path, truth: dict, pool: PoolConfig) -> tuple[float, float, float]:
+def detection_scores(
+    video: Path, truth: dict, pool: PoolConfig, detector_keys: dict | None = None
+) -> tuple[float, float, float]:
     """Recall, precision (a detection whose centre lies in a true crop, one each) and the share
     of found swimmers placed in their own lane."""
-    detector = make_detector(DetectorConfig(lanes=truth["lanes"]), pool)
+    config = DetectorConfig(lanes=truth["lanes"], **(detector_keys or {}))
+    detector = make_detector(config, pool)
     geometry = pool_geometry(truth["lanes"], pool, truth["width"], truth["height"])
     source = open_source(SourceConfig(kind="video", uri=str(video)))
     found = wrong = missed = right_lane = 0
@@ -122,3 +125,17 @@ def test_lanes_in_perspective_from_the_config(pole_video) -> None:
     assert recall >= 0.98 and precision >= 0.95 and lanes >= 0.98, (recall, precision, lanes)
     _, _, columns = detection_scores(video, truth, PoolConfig())
     assert columns < 0.9
+
+
+def test_three_to_a_lane_are_found_once_the_detector_knows_how_narrow(tmp_path) -> None:
+    """At real proportions (a swimmer a fifth of a lane wide) the default, one swimmer filling
+    half a lane, finds almost none; `detector.swimmer_width` sizes the blobs it accepts."""
+    synth.generate_dataset(tmp_path / "crops", identities=24, frames=8, seed=SEED)
+    sequences = poolsim.sequences_from_folder(tmp_path / "crops")
+    video = poolsim.simulate_pool(sequences, tmp_path / "v.avi", tmp_path / "t.json", frames=30,
+                                  lanes=LANES, seed=SEED, max_per_lane=3)  # fmt: skip
+    truth = json.loads((tmp_path / "t.json").read_text())
+    narrow = {"swimmer_width": 0.2, "min_area_frac": 0.0005}
+    found, _, _ = detection_scores(video, truth, PoolConfig(), narrow)
+    default, _, _ = detection_scores(video, truth, PoolConfig(), {"min_area_frac": 0.0005})
+    assert found >= 0.75 and default < 0.1, (found, default)

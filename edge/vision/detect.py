@@ -9,8 +9,9 @@ and splits two swimmers who touch across a rope. Only the configured water (its 
 the ignore masks) is searched, and the water colour is measured there. Rows and columns that
 are mostly not water (the deck at the pool's ends, a rope) are cleared too: a swimmer never
 fills one. Darker pixels of the water's own hue (shadows, floor lines) count as water. A blob
-must also have a solid core (`CORE_FRAC` of a lane wide): thin things such as rope remnants and
-spray go, while a swimmer's thin arms and legs stay attached to its body. Everything runs on
+must also have a solid core (`CORE_FRAC` of the expected swimmer's width, `swimmer_width` of a
+lane): thin things such as rope remnants and spray go, while a swimmer's thin arms and legs
+stay attached to its body. Everything runs on
 a frame scaled down to `PROCESS_WIDTH` pixels, which keeps detection to a few ms on one core.
 
 `SsdDetector` runs a user-supplied TFLite detection model with the standard SSD outputs
@@ -39,7 +40,7 @@ BLUR_SIGMA = 1.0  # (processing pixels) evens out water ripples and JPEG noise
 REFERENCE_STEP = 3  # the water colour is the median of every 3rd pixel each way
 NOMINAL_LANES = 8  # sizes the morphology when lane-aware splitting is off (lanes = 0)
 ROPE_HALF_FRAC = 0.05  # band cleared each side of a lane boundary, as a fraction of lane width
-CORE_FRAC = 0.16  # a blob needs a solid square this fraction of a lane wide to count
+CORE_FRAC = 0.32  # a blob needs a solid square this fraction of a swimmer's width to count
 # Closing kernel (processing pixels, width x height): fills a swimmer's water-coloured holes
 # and joins body parts split along the lane (a blue suit between cap and legs).
 CLOSE_SIZE = (3, 11)
@@ -156,7 +157,7 @@ class WaterDetector:
 
     def _core_size(self, small: np.ndarray) -> int:
         lane = self.scene(small).lane_width or small.shape[1] / NOMINAL_LANES
-        return max(3, round(CORE_FRAC * lane))
+        return max(3, round(CORE_FRAC * self.cfg.swimmer_width * lane))
 
 
 def _downscale(bgr: np.ndarray) -> np.ndarray:
