@@ -14,12 +14,13 @@ import jsonschema
 import pytest
 from broker import Broker, wait_until
 from lines import Lines
-from pipeline_support import BIN, QUIET_TF, Pool, daemon_config
+from pipeline_support import BIN, LANES, POOL_FRAMES, QUIET_TF, Pool, daemon_config
 
-from demo.run import STRANGER
+from demo.run import STRANGER, later_frames
 from demo.score import score_tracks
 from edge.mqtt.events import event_schema
 from train.data import list_samples
+from train.poolsim import simulate_pool
 
 pytestmark = pytest.mark.slow
 
@@ -87,3 +88,24 @@ def test_daemon_names_every_known_swimmer_and_not_the_stranger(
     assert stranger_tracks and all(score.announced[t] is None for t in stranger_tracks)
     ended = {e["track_id"] for e in events if e["type"] == "end"}
     assert ended == set(score.announced), "every track ends when the video does"
+
+
+SUBMERGED = 25  # frames unseen after every turn: a one-second push-off glide at 25 fps
+
+
+def test_a_swimmer_unseen_after_a_turn_is_named_again(pool: Pool, broker, tmp_path: Path) -> None:
+    """Under water for a second after each push-off, a swimmer's track ends; the new track
+    must be named the same swimmer again, by re-identification."""
+    video = simulate_pool(later_frames(pool.data), tmp_path / "turns.avi", tmp_path / "t.json",
+                          frames=POOL_FRAMES, lanes=LANES, submerged=SUBMERGED)  # fmt: skip
+    truth = json.loads((tmp_path / "t.json").read_text())
+    subscriber, printed = start_subscriber(broker)
+    config = daemon_config(tmp_path, pool, broker.port, uri=str(video))
+    done = subprocess.run([str(BIN / "reid-edge"), "--config", str(config), "-v"],
+                          capture_output=True, text=True, timeout=300, env=QUIET_TF)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    events = collect(subscriber, printed, set(SPOOLED.findall(done.stderr)))
+    enrolled = {s.identity for s in list_samples(pool.data)}
+    score = score_tracks(events, truth, enrolled)
+    assert len(score.announced) > len(score.swimmers), "no swimmer went under long enough"
+    assert score.accuracy >= 0.99, f"{score}"

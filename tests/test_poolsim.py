@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 
 import cv2
 import numpy as np
@@ -160,3 +161,15 @@ def test_real_crops_swim_in_their_lanes(real_data):
             left = swimmer["lane"] * lane_width
             assert left <= x and x + w <= left + lane_width and y >= 0 and y + h <= 720
             assert (~_water(bgr[y : y + h, x : x + w])).mean() > 0.1  # real swimmers look watery
+
+
+def test_after_a_turn_a_swimmer_is_under_water_for_a_while(sequences):
+    frames = [e for _, e in iter_pool(sequences, 120, WIDTH, HEIGHT, LANES, seed=1, submerged=20)]
+    turned = 0
+    for identity in sequences:
+        seen = [(f["index"], s["heading"]) for f in frames for s in f["swimmers"]
+                if s["identity"] == identity]  # fmt: skip
+        for (a, up), (b, later) in pairwise(seen):
+            assert b - a in (1, 21), (identity, a, b)  # gone for exactly 20 frames, or not at all
+            turned += b - a == 21 and up != later  # ...and only at a turn
+    assert turned >= 1

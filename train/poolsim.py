@@ -59,9 +59,12 @@ def iter_pool(
     max_per_lane: int = 1,
     enter_leave: bool = False,
     perspective: float = 0.0,
+    submerged: int = 0,
 ):
     """Yield (BGR uint8 frame, truth entry) pairs; `simulate_pool` writes them to disk.
-    `perspective` > 0 films the pool from a pole at its near end (train/poolcamera.py)."""
+    `perspective` > 0 films the pool from a pole at its near end (train/poolcamera.py);
+    `submerged` > 0: after each turn a swimmer glides under water, unseen, for that many frames
+    (a push-off), and is absent from the truth meanwhile."""
     if not 0.0 <= perspective <= 0.8:
         raise TrainError(f"perspective {perspective}: use 0 (from above) to 0.8")
     if frames < 1 or lanes < 1 or max_per_lane < 1 or width < lanes * 8 or height < 32:
@@ -76,7 +79,7 @@ def iter_pool(
     if pool.swimmer_width > pool.lane_width / max_per_lane or pool.swimmer_height > 0.9 * height:
         raise TrainError(f"swimmer_height {pool.swimmer_height} does not fit a lane column")
     swimmers = plan_swimmers(sequences, pool, frames, rng, enter_leave)
-    paths = [trajectory(s, pool, frames, rng) for s in swimmers]
+    paths = [under_water(trajectory(s, pool, frames, rng), submerged) for s in swimmers]
     water = Water(width, height, rng)
     camera = PoleCamera(width, height, perspective) if perspective else None
     for t in range(frames):
@@ -95,6 +98,15 @@ def iter_pool(
         yield bgr, {"index": t, "swimmers": entries}
 
 
+def under_water(path: list, frames: int) -> list:
+    """The path with the `frames` after every turn (a change of heading) unseen (None)."""
+    seen = list(path)
+    for t in range(1, len(path)):
+        if path[t] is not None and path[t - 1] is not None and path[t][1] != path[t - 1][1]:
+            seen[t : t + frames] = [None] * len(seen[t : t + frames])
+    return seen
+
+
 def simulate_pool(
     sequences: dict[str, list[Path]],
     out_video: Path,
@@ -109,6 +121,7 @@ def simulate_pool(
     max_per_lane: int = 1,
     enter_leave: bool = False,
     perspective: float = 0.0,
+    submerged: int = 0,
 ) -> Path:
     """Write the pool video (codec from FOURCC_BY_SUFFIX) and its truth JSON; returns the video.
 
@@ -127,7 +140,7 @@ def simulate_pool(
     try:
         for bgr, entry in iter_pool(
             sequences, frames, width, height, lanes, seed, swimmer_height, max_per_lane,
-            enter_leave, perspective,
+            enter_leave, perspective, submerged,
         ):  # fmt: skip
             writer.write(bgr)
             entries.append(entry)
@@ -163,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--enter-leave", action="store_true", help="swimmers come and go")
     far = "film from a pole: the far end this much narrower (0..0.8)"
     parser.add_argument("--perspective", type=float, default=0.0, help=far)
+    parser.add_argument("--submerged", type=int, default=0, help="frames unseen after a turn")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
@@ -170,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
             sequences_from_folder(args.crops), args.out, args.truth, args.frames,
             args.width, args.height, args.lanes, args.fps, args.seed,
             max_per_lane=args.max_per_lane, enter_leave=args.enter_leave,
-            perspective=args.perspective,
+            perspective=args.perspective, submerged=args.submerged,
         )  # fmt: skip
     except (TrainError, OSError) as error:
         parser.exit(2, f"{parser.prog}: error: {error}\n")
