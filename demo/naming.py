@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 
+from demo.score import holds
 from edge.types import Box
 
 
@@ -77,7 +78,6 @@ def _shown(frame: dict, box: Box) -> str | None:
     holding = [
         (box.iou(Box(*s["crop_box"])), s["identity"])
         for s in frame["swimmers"]
-        if s["crop_box"][0] <= x < s["crop_box"][0] + s["crop_box"][2]
-        and s["crop_box"][1] <= y < s["crop_box"][1] + s["crop_box"][3]
+        if holds(s["crop_box"], x, y)
     ]
     return max(holding, default=(0.0, None))[1]

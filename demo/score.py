@@ -68,7 +68,7 @@ def match_detections(boxes: list[Box], swimmers: list[dict]) -> tuple[list[tuple
     free, pairs, wrong = list(swimmers), [], 0
     for box in boxes:
         x, y = box.center
-        inside = [s for s in free if _holds(s["crop_box"], x, y)]
+        inside = [s for s in free if holds(s["crop_box"], x, y)]
         if inside:
             free.remove(inside[0])
             pairs.append((box, inside[0]))
@@ -77,5 +77,6 @@ def match_detections(boxes: list[Box], swimmers: list[dict]) -> tuple[list[tuple
     return pairs, wrong
 
 
-def _holds(box: list[int], x: float, y: float) -> bool:
+def holds(box: list[int], x: float, y: float) -> bool:
+    """Whether the point lies in the [x, y, w, h] box (a truth swimmer's pasted crop)."""
     return box[0] <= x < box[0] + box[2] and box[1] <= y < box[1] + box[3]

@@ -31,11 +31,11 @@ from edge.cli import run_main, setup_logging
 from edge.config import Config, load_config
 from edge.contact_sheet import TrackRecord, write_sheet
 from edge.errors import ReidError
-from edge.geometry import PoolGeometry, geometry_of
+from edge.geometry import geometry_of
 from edge.identity import Naming
 from edge.sources import frames_until, open_source
 from edge.track import Tracker
-from edge.track_crops import TrackCrops, usable_box, write_track
+from edge.track_crops import LiveTracks, TrackCrops, write_track
 from edge.types import Detection, Frame
 from edge.vision.crop import cut_crops
 from edge.vision.detect import make_detector
@@ -58,51 +58,38 @@ class Collector:
     def __init__(self, config: Config, out: Path, aspect: float, per_track: int) -> None:
         self.config, self.out, self.aspect, self.per_track = config, out, aspect, per_track
         self.detector = make_detector(config.detector, config.pool)
-        self.tracker: Tracker | None = None
-        self.pool: PoolGeometry | None = None  # the lanes in pixels, at the first frame
-        self.live: dict[int, TrackCrops] = {}
+        self.tracker: Tracker | None = None  # made at the first frame, when its size is known
+        self.live: LiveTracks | None = None
         self.records: list[TrackRecord] = []
-        self.frames = self.dropped = 0
+        self.frames = 0
 
     def feed(self, frame: Frame) -> None:
-        height, width = frame.image.shape[:2]
         if self.tracker is None:
-            self.pool = geometry_of(self.config, width, height)
-            self.tracker = Tracker(self.config.tracker, _nobody, self.pool.lane_of)
+            height, width = frame.image.shape[:2]
+            pool = geometry_of(self.config, width, height)
+            self.tracker = Tracker(self.config.tracker, _nobody, pool.lane_of)
+            self.live = LiveTracks(pool.lane_of, self.per_track)
         crops = cut_crops(frame, self.detector.detect(frame.image), self.aspect)
         unnamed = np.zeros((len(crops), 1))  # tracks are linked by their boxes only
         self.tracker.update(frame.index, [Detection(c.box) for c in crops], unnamed)
-        for crop, key in zip(crops, self.tracker.keys, strict=True):
-            track = self.live.get(key)
-            if track is None:
-                lane = self.pool.lane_of(crop.box)
-                track = self.live[key] = TrackCrops.starting(key, lane, frame)
-            track.see(frame, crop, usable_box(crop.box), self.per_track)
-        gone = [k for k, t in self.live.items() if frame.index - t.last_frame > self._patience]
-        for key in gone:
-            self._close(self.live.pop(key))
+        self.live.see(frame, crops, self.tracker.keys)
+        for track in self.live.gone(frame.index, self.config.tracker.max_missed):
+            self._close(track)
         self.frames += 1
 
     def finish(self) -> list[TrackRecord]:
-        for track in self.live.values():
+        for track in self.live.all() if self.live else []:
             self._close(track)
-        self.live = {}
         return sorted(self.records, key=lambda r: r.key)
 
     @property
     def crops(self) -> int:
         return sum(len(r.crops) for r in self.records)
 
-    @property
-    def _patience(self) -> int:
-        return self.config.tracker.max_missed
-
     def _close(self, track: TrackCrops) -> None:
         chosen = track.chosen(self.per_track)
-        if track.boxes < self.config.tracker.settle_crops or not chosen:
-            self.dropped += 1
-            return
-        self.records.append(write_track(self.out, track.key, track, chosen))
+        if track.boxes >= self.config.tracker.settle_crops and chosen:
+            self.records.append(write_track(self.out, track.key, track, chosen))
 
 
 def check_out(out: Path) -> None:
@@ -180,7 +167,7 @@ def _run(args: argparse.Namespace) -> int:
 def _progress(collector: Collector) -> None:
     sys.stderr.write(
         f"reid-collect: {collector.frames} frames, {len(collector.records)} tracks written "
-        f"({len(collector.live)} in view), {collector.crops} crops\n"
+        f"({len(collector.live or ())} in view), {collector.crops} crops\n"
     )
 
 

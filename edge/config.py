@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from edge.errors import ConfigError
+from edge.types import line_x
 
 
 @dataclass(frozen=True)
@@ -248,7 +249,7 @@ def _pool_problem(cfg: PoolConfig) -> str | None:
     if len(cfg.lane_lines) == 1:
         return "pool.lane_lines: one line makes no lane; give every boundary, the outer two too"
     for i, (left, right) in enumerate(pairwise(cfg.lane_lines)):
-        if any(_line_x(left, y) >= _line_x(right, y) for y in (0.0, 1.0)):
+        if any(line_x(left, y) >= line_x(right, y) for y in (0.0, 1.0)):
             return (
                 f"pool.lane_lines[{i + 1}]: not right of line {i} across the frame (left to right)"
             )
@@ -274,11 +275,6 @@ def _points_problem(where: str, points: Any, at_least: int, at_most: int = 0) ->
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _line_x(line: list, y: float) -> float:
-    (x0, y0), (x1, y1) = line
-    return x0 + (x1 - x0) * (y - y0) / (y1 - y0)
 
 
 def _spool_problem(cfg: SpoolConfig) -> str | None:

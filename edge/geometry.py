@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from edge.config import Config, PoolConfig
-from edge.types import Box
+from edge.types import Box, line_x
 
 Point = tuple[float, float]
 Line = tuple[Point, Point]
@@ -64,18 +64,11 @@ class PoolGeometry:
     def lanes(self) -> int:
         return max(len(self.boundaries) - 1, 0)
 
-    def boundary_x(self, line: Line, y: float) -> float:
-        """Where a boundary crosses height `y` (extended beyond its two points)."""
-        (x0, y0), (x1, y1) = line
-        if y1 == y0:
-            return (x0 + x1) / 2
-        return x0 + (x1 - x0) * (y - y0) / (y1 - y0)
-
     def lane_at(self, x: float, y: float) -> int:
         """The lane holding the point (1 = leftmost), 0 when outside every lane or no lanes."""
         if not self.boundaries:
             return 0
-        crossings = [self.boundary_x(line, y) for line in self.boundaries]
+        crossings = [line_x(line, y) for line in self.boundaries]
         if x < crossings[0] or x > crossings[-1]:
             return 0
         return min(sum(x >= c for c in crossings), self.lanes)
@@ -87,7 +80,7 @@ class PoolGeometry:
         """The mean lane width at height `y` (0.0 without lanes): how wide things are there."""
         if not self.boundaries:
             return 0.0
-        left, right = (self.boundary_x(self.boundaries[i], y) for i in (0, -1))
+        left, right = (line_x(self.boundaries[i], y) for i in (0, -1))
         return abs(right - left) / self.lanes
 
     def water_mask(self, width: int, height: int) -> np.ndarray:
@@ -111,8 +104,8 @@ class PoolGeometry:
         and for clearing ropes."""
         sx = width / self.width
         return [
-            ((round(self.boundary_x(line, 0) * sx), 0),
-             (round(self.boundary_x(line, self.height) * sx), height - 1))
+            ((round(line_x(line, 0) * sx), 0),
+             (round(line_x(line, self.height) * sx), height - 1))
             for line in self.boundaries
         ]  # fmt: skip
 

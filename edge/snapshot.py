@@ -23,7 +23,7 @@ from edge.errors import ReidError, SourceError
 from edge.geometry import PoolGeometry, geometry_of
 from edge.probes import checked_identifier
 from edge.sources import frames_until, open_source
-from edge.types import Box, Frame, Prediction
+from edge.types import Box, Frame, Prediction, line_x
 from edge.vision.crop import cut_crops
 from edge.vision.detect import make_detector
 
@@ -90,7 +90,7 @@ def draw(image: np.ndarray, pool: PoolGeometry, seen: list[Seen]) -> np.ndarray:
         cv2.line(picture, start, end, LANE_COLOUR, 1, cv2.LINE_AA)
     label_y = round(48 * scale)
     for lane in range(pool.lanes):
-        x = round(pool.boundary_x(pool.boundaries[lane], label_y)) + 4
+        x = round(line_x(pool.boundaries[lane], label_y)) + 4
         cv2.putText(picture, f"lane {lane + 1}", (x, label_y), FONT, scale, LANE_COLOUR, 1,
                     cv2.LINE_AA)  # fmt: skip
     for item in seen:

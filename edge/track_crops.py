@@ -22,6 +22,7 @@ Each track keeps its first and last frame's number and time, never the frames th
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -103,6 +104,39 @@ class TrackCrops:
         median = float(np.median([c.sharpness for c in self.candidates]))
         sharp = [c for c in self.candidates if c.sharpness >= BLUR_FRACTION * median]
         return most_unlike(sharp, per_track)
+
+
+class LiveTracks:
+    """The candidate crops of every live track, by the tracker's key (Tracker.keys)."""
+
+    def __init__(self, lane_of: Callable[[Box], int], per_track: int) -> None:
+        self.lane_of, self.per_track = lane_of, per_track
+        self._tracks: dict[int, TrackCrops] = {}
+
+    def __len__(self) -> int:
+        return len(self._tracks)
+
+    def see(self, frame: Frame, crops: Sequence[Crop], keys: Sequence[int]) -> None:
+        """One frame's crops, with the tracker's key for each."""
+        for crop, key in zip(crops, keys, strict=True):
+            track = self._tracks.get(key)
+            if track is None:
+                lane = self.lane_of(crop.box)
+                track = self._tracks[key] = TrackCrops.starting(key, lane, frame)
+            track.see(frame, crop, usable_box(crop.box), self.per_track)
+
+    def pop(self, key: int) -> TrackCrops | None:
+        return self._tracks.pop(key, None)
+
+    def gone(self, frame_index: int, patience: int) -> list[TrackCrops]:
+        """Remove and return the tracks unseen for more than `patience` frames."""
+        keys = [k for k, t in self._tracks.items() if frame_index - t.last_frame > patience]
+        return [self._tracks.pop(k) for k in keys]
+
+    def all(self) -> list[TrackCrops]:
+        """Remove and return every track (the end of the input)."""
+        tracks, self._tracks = list(self._tracks.values()), {}
+        return tracks
 
 
 def usable_box(box: Box) -> bool:

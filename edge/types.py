@@ -6,6 +6,7 @@ the order the embedding model was trained on (the bundle manifest says so too).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -43,6 +44,15 @@ class Box:
 
     def as_list(self) -> list[int]:
         return [self.x, self.y, self.w, self.h]
+
+
+def line_x(line: Sequence[Sequence[float]], y: float) -> float:
+    """Where the line through two points crosses height `y` (beyond the points too); a level
+    line, which crosses no height, gives its middle."""
+    (x0, y0), (x1, y1) = line
+    if y1 == y0:
+        return (x0 + x1) / 2
+    return x0 + (x1 - x0) * (y - y0) / (y1 - y0)
 
 
 @dataclass(frozen=True, eq=False)

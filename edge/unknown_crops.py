@@ -22,7 +22,7 @@ from edge.contact_sheet import TrackRecord, read_records, write_sheet
 from edge.errors import ReidError
 from edge.geometry import PoolGeometry
 from edge.track import TrackChange
-from edge.track_crops import TrackCrops, usable_box, write_track
+from edge.track_crops import LiveTracks, TrackCrops, write_track
 from edge.types import Crop, Frame
 
 log = logging.getLogger(__name__)
@@ -36,29 +36,23 @@ class UnknownCrops:
     def __init__(
         self, cfg: UnknownCropsConfig, state_dir: str | Path, pool: PoolGeometry, patience: int
     ) -> None:
-        self.cfg, self.pool, self.patience = cfg, pool, patience
+        self.cfg, self.patience = cfg, patience
         self.folder = Path(state_dir) / FOLDER
-        self.live: dict[int, TrackCrops] = {}
+        self.live = LiveTracks(pool.lane_of, cfg.per_track)
 
     def see(self, frame: Frame, crops: Sequence[Crop], keys: Sequence[int]) -> None:
         """One frame's crops, with the tracker's key for each."""
-        for crop, key in zip(crops, keys, strict=True):
-            track = self.live.get(key)
-            if track is None:
-                lane = self.pool.lane_of(crop.box)
-                track = self.live[key] = TrackCrops.starting(key, lane, frame)
-            track.see(frame, crop, usable_box(crop.box), self.cfg.per_track)
+        self.live.see(frame, crops, keys)
 
     def ended(self, changes: Sequence[TrackChange], frame_index: int) -> None:
         """Keep the tracks that ended unknown; forget tracks that ended named, or that the
-        tracker dropped before announcing them."""
+        tracker dropped before announcing them (the `end` of a track the tracker let go in
+        this frame is among `changes`, so it is kept before the sweep)."""
         for change in changes:
-            track = self.live.pop(change.key, None) if change.type == "end" else None
+            track = self.live.pop(change.key) if change.type == "end" else None
             if track is not None and change.swimmer_id is None:
                 self._keep(track)
-        stale = [k for k, t in self.live.items() if frame_index - t.last_frame > self.patience + 1]
-        for key in stale:
-            del self.live[key]
+        self.live.gone(frame_index, self.patience + 1)
 
     def _keep(self, track: TrackCrops) -> None:
         chosen = track.chosen(self.cfg.per_track)
