@@ -1,8 +1,8 @@
 """How right were the daemon's events? Compared with the pool simulator's ground truth.
 
 A track's identity is the last one it announced (`new`/`update`); who really swam there is the
-truth swimmer in the lane of the track's announced boxes (one swimmer per lane in the
-simulation), by majority over those events. The right answer for a swimmer the bundle does not
+truth swimmer whose pasted crop holds the centre of the track's announced boxes, by majority
+over those events (several swimmers may share a lane). The right answer for a swimmer the bundle does not
 know is "unknown" (None).
 """
 
@@ -43,17 +43,15 @@ def score_tracks(events: list[dict], truth: dict, enrolled: set[str] | None = No
     """Score subscriber-side event dicts against a poolsim truth JSON (already parsed);
     `enrolled`: the swimmers the bundle knows (default: everyone in the video)."""
     frames = truth["frames"]
-    lane_width = truth["width"] / truth["lanes"]
     announced: dict[int, str | None] = {}
     votes: dict[int, Counter] = defaultdict(Counter)
     for event in events:
         if event["type"] == "end":
             continue
         announced[event["track_id"]] = event["swimmer_id"]
-        x, _, w, _ = event["box"]
-        lane = int((x + w / 2) // lane_width)
+        x, y, w, h = event["box"]
         for swimmer in frames[event["frame"]]["swimmers"]:
-            if swimmer["lane"] == lane:
+            if holds(swimmer["crop_box"], x + w / 2, y + h / 2):
                 votes[event["track_id"]][swimmer["identity"]] += 1
     who = {track: counts.most_common(1)[0][0] for track, counts in votes.items()}
     swimmers = frozenset(s["identity"] for f in frames for s in f["swimmers"])

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from train.errors import TrainError
+from train.poollayout import SIDE, Pool, Swimmer, swim_paths
 from train.poolsim import iter_pool, main, sequences_from_folder, simulate_pool
 
 WIDTH, HEIGHT, LANES, FRAMES = 640, 360, 6, 30
@@ -173,3 +174,50 @@ def test_after_a_turn_a_swimmer_is_under_water_for_a_while(sequences):
             assert b - a in (1, 21), (identity, a, b)  # gone for exactly 20 frames, or not at all
             turned += b - a == 21 and up != later  # ...and only at a turn
     assert turned >= 1
+
+
+def test_circle_swimming_keeps_right_within_the_lane(sequences):
+    """Several to a lane: down the frame on the lane's left, back up on its right (away from the
+    walls, where they cross over), and never outside the lane."""
+    lanes, width, height = 2, 640, 720
+    lane_width = width / lanes
+    frames = [e for _, e in iter_pool(sequences, 300, width, height, lanes, seed=3,
+                                      max_per_lane=3)]  # fmt: skip
+    kept_right = midway = 0
+    for swimmer in (s for f in frames for s in f["swimmers"]):
+        x, y, w, h = swimmer["crop_box"]
+        left = swimmer["lane"] * lane_width
+        assert left <= x and x + w <= left + lane_width
+        if height / 3 < y + h / 2 < 2 * height / 3:
+            side = x + w / 2 - (left + lane_width / 2)  # from the lane's centre
+            kept_right += (side < 0) == (swimmer["heading"] == "down")
+            midway += 1
+    assert sum(len(f["swimmers"]) for f in frames) == 300 * len(sequences)
+    assert kept_right >= 0.85 * midway
+
+
+def test_a_faster_swimmer_pulls_out_passes_and_moves_back():
+    pool = Pool(640, 720, lanes=2, per_lane=2, swimmer_height=200)
+    fast, slow = (Swimmer(name, (), 0, 0, speed, 0, 0.0, 0, 10_000)
+                  for name, speed in (("fast", 4.0), ("slow", 2.0)))  # fmt: skip
+    paths = swim_paths([fast, slow], pool, 1500, np.random.default_rng(0))
+    side = SIDE * pool.lane_width
+    beside = 0.5 * pool.swimmer_height
+    abreast = [t for t, (f, s) in enumerate(zip(*paths, strict=True))
+               if f.heading == s.heading and abs(f.top - s.top) < beside]  # fmt: skip
+    assert abreast  # side by side, the same way...
+    for t in abreast:
+        fast_spot, slow_spot = paths[0][t], paths[1][t]
+        assert abs(fast_spot.offset) < abs(slow_spot.offset)  # ...the faster one in the middle
+    after = range(abreast[-1], abreast[-1] + 100)  # (it gains 2 px a frame)
+    assert any(abs(abs(paths[0][t].offset) - side) < 1 for t in after)  # back to its side
+
+
+def test_glare_whitens_part_of_the_water(sequences):
+    plain = next(iter_pool(sequences, 1, WIDTH, HEIGHT, LANES, seed=1))[0]
+    glared = next(iter_pool(sequences, 1, WIDTH, HEIGHT, LANES, seed=1, glare=True))[0]
+    washed = (
+        cv2.cvtColor(glared, cv2.COLOR_BGR2HSV)[..., 1]
+        < 0.5 * cv2.cvtColor(plain, cv2.COLOR_BGR2HSV)[..., 1]
+    )
+    assert 0.02 < washed.mean() < 0.5

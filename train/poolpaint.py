@@ -14,11 +14,15 @@ import cv2
 import numpy as np
 
 from train.errors import DataError
-from train.poollayout import Pool, Swimmer
+from train.poollayout import Pool, Spot, Swimmer
 from train.synth import WATER_RGB
 
-ROPE_BGR = ((110, 45, 20), (235, 235, 235))  # navy and white floats, alternating
-ROPE_SEGMENT = 24  # px per float colour
+# Lane ropes are strings of round floats: red for the last fifth of the length at each end
+# (the 5 m warning of a 25 m pool), navy and white in runs of ROPE_RUN floats between.
+ROPE_BGR = ((110, 45, 20), (235, 235, 235))
+ROPE_END_BGR = (40, 40, 200)
+ROPE_RUN = 3
+GLARE = (0.12, 0.05, 0.8)  # sun glare: size (frame widths) across, along the pool; peak whitening
 # Fractions of the pasted width over which a crop fades into the pool: wider at the sides, where
 # real crops often hold a piece of their own lane rope.
 FEATHER_SIDES, FEATHER_ENDS = 0.2, 0.08
@@ -104,23 +108,53 @@ class Water:
         return self.base + light[..., None] * self.tint
 
 
-def draw_ropes(frame: np.ndarray, pool: Pool) -> None:
-    """Thin vertical ropes at every lane boundary, the pool's side walls included."""
-    segment = (np.arange(pool.height) // ROPE_SEGMENT) % 2
-    colours = np.asarray(ROPE_BGR, np.float32)[segment][:, None, :]
+@lru_cache(maxsize=4)
+def rope_layer(pool: Pool) -> tuple[np.ndarray, np.ndarray]:
+    """Every lane boundary's floats (the side walls' included) as a BGR layer and its 0/1 mask,
+    drawn once: ropes do not move."""
+    layer = np.zeros((pool.height, pool.width, 3), np.float32)
+    size = pool.rope_width
     for boundary in range(pool.lanes + 1):
-        centre = round(boundary * pool.lane_width)
-        lo = min(max(0, centre - pool.rope_width // 2), pool.width - pool.rope_width)
-        frame[:, lo : lo + pool.rope_width] = colours
+        x = min(max(size // 2, round(boundary * pool.lane_width)), pool.width - 1 - size // 2)
+        for k, y in enumerate(range(size // 2, pool.height, size)):
+            near_wall = min(y, pool.height - y) < 0.2 * pool.height
+            colour = ROPE_END_BGR if near_wall else ROPE_BGR[(k // ROPE_RUN) % 2]
+            cv2.circle(layer, (x, y), max(1, size // 2), colour, -1, cv2.LINE_AA)
+    mask = (layer.max(axis=-1, keepdims=True) > 0).astype(np.float32)
+    return layer, mask
 
 
-def paste(frame: np.ndarray, swimmer: Swimmer, pool: Pool, t: int, y: float, heading: int):
+def draw_ropes(frame: np.ndarray, pool: Pool) -> None:
+    """The lane ropes over the water."""
+    layer, mask = rope_layer(pool)
+    frame[:] = frame * (1 - mask) + layer
+
+
+class Glare:
+    """A patch of sun glare drifting slowly over the water: whitened, washed-out pixels that a
+    colour rule must not mistake for a swimmer."""
+
+    def __init__(self, width: int, height: int, rng: np.random.Generator) -> None:
+        self.size = (width, height)
+        self.phase = rng.uniform(0, 2 * math.pi, 2)
+        ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+        self.grid = (xs, ys)
+
+    def apply(self, frame: np.ndarray, t: int) -> None:
+        (width, height), (xs, ys) = self.size, self.grid
+        across, along, peak = GLARE
+        cx = width * (0.5 + 0.35 * math.sin(t / 300 + self.phase[0]))
+        cy = height * (0.5 + 0.3 * math.sin(t / 220 + self.phase[1]))
+        shape = ((xs - cx) / (across * width)) ** 2 + ((ys - cy) / (along * width * 2)) ** 2
+        light = peak * np.exp(-0.5 * shape)[..., None]
+        frame[:] = frame * (1 - light) + 255 * light
+
+
+def paste(frame: np.ndarray, swimmer: Swimmer, pool: Pool, t: int, spot: Spot):
     """Blend this frame's crop into the pool; returns its truth entry or None when off-screen."""
-    left, part = pool.column(swimmer.lane, swimmer.slot)
     sw, sh = pool.swimmer_width, pool.swimmer_height
-    free = max(0.0, part - sw - 2 * pool.rope_width)
-    x0 = round(left + (part - sw) / 2 + 0.4 * free * math.sin(t / 40 + swimmer.wobble))
-    y0 = round(y)
+    x0 = round(pool.lane_centre(swimmer.lane) + spot.offset - sw / 2)
+    y0, heading = round(spot.top), spot.heading
     path = swimmer.crops[(swimmer.first_crop + t) % len(swimmer.crops)]
     crop, (bx, by, bw, bh) = load_crop(path, sw, sh)
     if heading > 0:  # heading down the frame: head first means upside down

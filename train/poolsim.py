@@ -2,12 +2,14 @@
 
 Why: there is no real pool camera footage to test the device pipeline against, but there are
 swimmer crops (real or from train/synth.py). The simulator swims each identity's crops, cycled
-in time order, up and down its own lane of a blue pool and writes the ground truth beside the
+in time order, up and down a lane of a blue pool (alone, or circle swimming with others) and
+writes the ground truth beside the
 video, so the detector and tracker can be scored. train/poollayout.py plans where everyone
 swims, train/poolpaint.py paints the frames; this module runs them and writes the files.
 
-Geometry (the contract the edge detector relies on): N lanes are VERTICAL columns of equal width;
-thin lane ropes are vertical lines at the lane boundaries; the water is blue/cyan; swimmers are
+Geometry (the contract the edge detector relies on): N lanes are VERTICAL columns of equal width
+(a pole camera, train/poolcamera.py, then sees them converge); lane ropes are strings of floats
+on the lane boundaries; the water is blue/cyan, with drifting sun glare if asked; swimmers are
 non-water blobs inside their lane. A swimmer heading down the frame is drawn rotated by 180
 degrees (head first, like the crops, which all swim up).
 
@@ -30,8 +32,8 @@ import numpy as np
 from train.data import list_samples
 from train.errors import DataError, TrainError
 from train.poolcamera import PoleCamera
-from train.poollayout import Pool, default_swimmer_height, plan_swimmers, trajectory
-from train.poolpaint import Water, draw_ropes, paste
+from train.poollayout import Pool, default_swimmer_height, plan_swimmers, swim_paths
+from train.poolpaint import Glare, Water, draw_ropes, paste
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +62,13 @@ def iter_pool(
     enter_leave: bool = False,
     perspective: float = 0.0,
     submerged: int = 0,
+    glare: bool = False,
 ):
     """Yield (BGR uint8 frame, truth entry) pairs; `simulate_pool` writes them to disk.
     `perspective` > 0 films the pool from a pole at its near end (train/poolcamera.py);
     `submerged` > 0: after each turn a swimmer glides under water, unseen, for that many frames
-    (a push-off), and is absent from the truth meanwhile."""
+    (a push-off), and is absent from the truth meanwhile; `glare` drifts a patch of sun glare
+    over the water."""
     if not 0.0 <= perspective <= 0.8:
         raise TrainError(f"perspective {perspective}: use 0 (from above) to 0.8")
     if frames < 1 or lanes < 1 or max_per_lane < 1 or width < lanes * 8 or height < 32:
@@ -76,19 +80,22 @@ def iter_pool(
     rng = np.random.default_rng(seed)
     auto = default_swimmer_height(width, height, lanes, max_per_lane)
     pool = Pool(width, height, lanes, max_per_lane, swimmer_height or auto)
-    if pool.swimmer_width > pool.lane_width / max_per_lane or pool.swimmer_height > 0.9 * height:
-        raise TrainError(f"swimmer_height {pool.swimmer_height} does not fit a lane column")
+    if pool.swimmer_width > pool.widest_swimmer or pool.swimmer_height > 0.9 * height:
+        raise TrainError(f"swimmer_height {pool.swimmer_height} does not fit its lane")
     swimmers = plan_swimmers(sequences, pool, frames, rng, enter_leave)
-    paths = [under_water(trajectory(s, pool, frames, rng), submerged) for s in swimmers]
+    paths = [under_water(path, submerged) for path in swim_paths(swimmers, pool, frames, rng)]
     water = Water(width, height, rng)
     camera = PoleCamera(width, height, perspective) if perspective else None
+    sun = Glare(width, height, rng) if glare else None
     for t in range(frames):
         frame = water.frame(t)
         draw_ropes(frame, pool)
         entries = []
         for swimmer, path in zip(swimmers, paths, strict=True):
-            if path[t] is not None and (entry := paste(frame, swimmer, pool, t, *path[t])):
+            if path[t] is not None and (entry := paste(frame, swimmer, pool, t, path[t])):
                 entries.append(entry)
+        if sun is not None:
+            sun.apply(frame, t)
         bgr = np.clip(frame, 0, 255).astype(np.uint8)
         if camera is not None:
             bgr = camera.view(bgr)
@@ -102,7 +109,8 @@ def under_water(path: list, frames: int) -> list:
     """The path with the `frames` after every turn (a change of heading) unseen (None)."""
     seen = list(path)
     for t in range(1, len(path)):
-        if path[t] is not None and path[t - 1] is not None and path[t][1] != path[t - 1][1]:
+        now, before = path[t], path[t - 1]
+        if now is not None and before is not None and now.heading != before.heading:
             seen[t : t + frames] = [None] * len(seen[t : t + frames])
     return seen
 
@@ -122,11 +130,13 @@ def simulate_pool(
     enter_leave: bool = False,
     perspective: float = 0.0,
     submerged: int = 0,
+    glare: bool = False,
 ) -> Path:
     """Write the pool video (codec from FOURCC_BY_SUFFIX) and its truth JSON; returns the video.
 
     `swimmer_height` defaults to the tallest crop that fits a lane column (at most 40 % of the
-    frame); `max_per_lane` > 1 splits each lane into side-by-side columns; with `enter_leave`
+    frame); `max_per_lane` > 1 puts that many in a lane, circle swimming at real proportions
+    (train/poollayout.py); with `enter_leave`
     swimmers come in over the top edge and leave through a wall part-way through."""
     out_video, out_truth = Path(out_video), Path(out_truth)
     fourcc = FOURCC_BY_SUFFIX.get(out_video.suffix.lower())
@@ -140,7 +150,7 @@ def simulate_pool(
     try:
         for bgr, entry in iter_pool(
             sequences, frames, width, height, lanes, seed, swimmer_height, max_per_lane,
-            enter_leave, perspective, submerged,
+            enter_leave, perspective, submerged, glare,
         ):  # fmt: skip
             writer.write(bgr)
             entries.append(entry)
@@ -172,11 +182,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--height", type=int, default=720)
     parser.add_argument("--fps", type=int, default=25)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--max-per-lane", type=int, default=1)
+    parser.add_argument("--max-per-lane", type=int, default=1, help=">1: circle swimming")
     parser.add_argument("--enter-leave", action="store_true", help="swimmers come and go")
     far = "film from a pole: the far end this much narrower (0..0.8)"
     parser.add_argument("--perspective", type=float, default=0.0, help=far)
     parser.add_argument("--submerged", type=int, default=0, help="frames unseen after a turn")
+    parser.add_argument("--glare", action="store_true", help="a patch of sun glare drifts by")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
@@ -184,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
             sequences_from_folder(args.crops), args.out, args.truth, args.frames,
             args.width, args.height, args.lanes, args.fps, args.seed,
             max_per_lane=args.max_per_lane, enter_leave=args.enter_leave,
-            perspective=args.perspective, submerged=args.submerged,
+            perspective=args.perspective, submerged=args.submerged, glare=args.glare,
         )  # fmt: skip
     except (TrainError, OSError) as error:
         parser.exit(2, f"{parser.prog}: error: {error}\n")
