@@ -128,8 +128,9 @@ def test_lanes_in_perspective_from_the_config(pole_video) -> None:
 
 
 def test_three_to_a_lane_are_found_once_the_detector_knows_how_narrow(tmp_path) -> None:
-    """At real proportions (a swimmer a fifth of a lane wide) the default, one swimmer filling
-    half a lane, finds almost none; `detector.swimmer_width` sizes the blobs it accepts."""
+    """Circle swimming at real proportions (a swimmer a fifth of a lane wide): the default, one
+    swimmer filling half a lane, misses many; `detector.swimmer_width` sizes the blobs it
+    accepts."""
     synth.generate_dataset(tmp_path / "crops", identities=24, frames=8, seed=SEED)
     sequences = poolsim.sequences_from_folder(tmp_path / "crops")
     video = poolsim.simulate_pool(sequences, tmp_path / "v.avi", tmp_path / "t.json", frames=30,
@@ -138,4 +139,4 @@ def test_three_to_a_lane_are_found_once_the_detector_knows_how_narrow(tmp_path) 
     narrow = {"swimmer_width": 0.2, "min_area_frac": 0.0005}
     found, _, _ = detection_scores(video, truth, PoolConfig(), narrow)
     default, _, _ = detection_scores(video, truth, PoolConfig(), {"min_area_frac": 0.0005})
-    assert found >= 0.75 and default < 0.1, (found, default)
+    assert found >= 0.95 and default < 0.7, (found, default)
