@@ -19,8 +19,14 @@ another swimmer's. So a swap is seen as the scheduled crops move the mean, slowe
 every crop: the price of the budget.
 
 Matching is greedy: first by IoU (at least `min_iou`), then by centroid distance (at most one box
-size). Swimmers stay in their lanes, so a box never continues a track in another lane (when
-lanes are known, edge/geometry.py; otherwise, in a box more than a box width away sideways).
+size), both against where each track is predicted to be now: its last box moved on at its
+velocity (a smoothed per-frame displacement of the box centre; zero for a new track) for the
+frames since it was seen. Several swimmers share a lane, passing side by side and overtaking,
+and vanish for a few frames in a splash: against the last box, two passing swimmers' tracks
+can swap, and a track back from a miss is looked for where it was, not where it went.
+Swimmers stay in their lanes, so a box never continues a track in another lane (the lane of
+the track's last box; when lanes are known, edge/geometry.py; otherwise, in a box more than a
+box width away sideways).
 """
 
 from __future__ import annotations
@@ -40,7 +46,12 @@ from edge.types import Box, Detection
 
 log = logging.getLogger(__name__)
 
-MAX_JUMP_BOXES = 1.0  # a centroid match may move at most this many box sizes
+MAX_JUMP_BOXES = 1.0  # a centroid match may move at most this many box sizes from the prediction
+# The weight of the newest per-frame displacement in a track's velocity (an exponential mean).
+# A blob's box centre can jump by a few px in one frame (an arm stroke, a splash) while a
+# swimmer moves 2-4 px, so one frame must not steer the prediction; at 0.3, 83% of a change of
+# pace shows within 5 frames.
+VELOCITY_WEIGHT = 0.3
 
 # Names the tracks whose mean descriptors are the rows, given whom each holds now:
 # edge.vision.identify.Identifier.name_tracks.
@@ -72,9 +83,28 @@ class _Track:
     naming: Naming = field(default_factory=lambda: Naming(None, -1.0))
     described: int = -1  # the frame of its last descriptor
     changed: int = 0  # the frame its answer last changed (announced, updated)
+    velocity: tuple[float, float] = (0.0, 0.0)  # of the box centre, px per frame
 
     def mean(self) -> np.ndarray:
         return np.mean(self.descriptors, axis=0)
+
+    def predicted(self, frame_index: int) -> Box:
+        """Where the box should be in this frame: moved on at the velocity since last seen."""
+        elapsed = frame_index - self.last_seen
+        (vx, vy), box = self.velocity, self.box
+        return Box(round(box.x + vx * elapsed), round(box.y + vy * elapsed), box.w, box.h)
+
+    def see(self, box: Box, frame_index: int) -> None:
+        """Continue with this frame's box; its displacement per frame since the last one seen
+        (over a gap, divided by the frames elapsed) is folded into the velocity."""
+        elapsed = frame_index - self.last_seen
+        if elapsed > 0:  # not the first box of a new track
+            (x0, y0), (x1, y1) = self.box.center, box.center
+            vx, vy = self.velocity
+            vx += VELOCITY_WEIGHT * ((x1 - x0) / elapsed - vx)
+            vy += VELOCITY_WEIGHT * ((y1 - y0) / elapsed - vy)
+            self.velocity = (vx, vy)
+        self.box, self.last_seen = box, frame_index
 
 
 class Tracker:
@@ -104,7 +134,7 @@ class Tracker:
         if not callable(descriptors) and len(detections) != len(descriptors):
             raise ValueError(f"{len(detections)} detections but {len(descriptors)} descriptors")
         changes = self._expire(frame_index)
-        pairs = self._match([d.box for d in detections])
+        pairs = self._match([d.box for d in detections], frame_index)
         tracks = []
         for det_index, detection in enumerate(detections):
             track = pairs.get(det_index)
@@ -120,7 +150,7 @@ class Tracker:
             tracks[det_index].descriptors.append(np.asarray(row, np.float32))
             tracks[det_index].described = frame_index
         for detection, track in zip(detections, tracks, strict=True):
-            track.box, track.last_seen = detection.box, frame_index
+            track.see(detection.box, frame_index)
         self.keys = [t.key for t in tracks]
         settled = [t for t in self._tracks if len(t.descriptors) >= self.cfg.settle_crops]
         if settled and (wanted or changes):  # no new crop and no track gone: answers stand
@@ -175,19 +205,21 @@ class Tracker:
         return [TrackChange(kind, track.track_id, naming.swimmer_id, naming.score, track.box,
                             track.key)]  # fmt: skip
 
-    def _match(self, boxes: list[Box]) -> dict[int, _Track]:
-        """Detection index -> continued track: IoU pairs first, then near centroids."""
+    def _match(self, boxes: list[Box], frame_index: int) -> dict[int, _Track]:
+        """Detection index -> continued track: IoU pairs first, then near centroids, both with
+        the track's predicted box."""
         candidates = []
         for ti, track in enumerate(self._tracks):
+            predicted = track.predicted(frame_index)
             for di, box in enumerate(boxes):
                 if not self._same_lane(track.box, box):
                     continue
-                iou = track.box.iou(box)
+                iou = predicted.iou(box)
                 if iou >= self.cfg.min_iou:
                     candidates.append((0, -iou, ti, di))
                 else:
-                    distance = _distance(track.box, box)
-                    if distance <= MAX_JUMP_BOXES * max(track.box.w, track.box.h):
+                    distance = _distance(predicted, box)
+                    if distance <= MAX_JUMP_BOXES * max(predicted.w, predicted.h):
                         candidates.append((1, distance, ti, di))
         pairs: dict[int, _Track] = {}
         used: set[int] = set()

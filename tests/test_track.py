@@ -227,3 +227,51 @@ def test_with_descriptors_given_every_crop_counts() -> None:
     t = tracker(BUDGET)
     run(t, [[(at(60, 100 + 2 * i), "A")] for i in range(20)])
     assert len(t._tracks[0].descriptors) == BUDGET.identity_window  # a full window, every frame
+
+
+# Several swimmers share a lane (circle swimming) and vanish for a few frames in a splash; the
+# default max_missed (10 frames) bridges that.
+LANE = TrackerConfig(min_iou=0.1, identity_window=5, settle_crops=3)
+
+
+def test_swimmers_passing_head_on_in_one_lane_keep_their_ids() -> None:
+    """A swims down, B up, 10 px apart sideways (their boxes overlap by three quarters), 4 px a
+    frame; both are unseen for 7 frames as they cross. Against the last boxes, each comes back
+    nearer where the other was, and the tracks swap; the predictions keep them apart."""
+    t = tracker(LANE)
+    frames = [[(at(100, 100 + 4 * i), "A"), (at(110, 340 - 4 * i), "B")] for i in range(61)]
+    frames[27:34] = [[]] * 7  # they cross at frame 30
+    assert [(c.type, c.track_id, c.swimmer_id) for _, c in run(t, frames)] == [
+        ("new", 1, "A"),
+        ("new", 2, "B"),
+    ]
+    assert {c.track_id: c.box.y for c in t.finish()} == {1: 340, 2: 100}
+
+
+def test_a_faster_swimmer_overtaking_in_one_lane_keeps_its_id() -> None:
+    """A (4 px a frame) overtakes B (3 px a frame): it swings 10 px out towards the lane centre
+    while alongside, then back. Both are unseen for 9 frames from when A is 40 px behind, so A
+    comes back where B was last seen."""
+    t = tracker(LANE)
+    frames = []
+    for i in range(200):
+        ya, yb = 30 + 4 * i, 150 + 3 * i
+        out = round(10 * min(1.0, max(0.0, (140 - abs(ya - yb)) / 40)))  # alongside: 10 px out
+        frames.append([(at(100 + out, ya), "A"), (at(100, yb), "B")])
+    frames[80:89] = [[]] * 9  # frame 80: A at 350, B at 390
+    assert [(c.type, c.track_id, c.swimmer_id) for _, c in run(t, frames)] == [
+        ("new", 1, "A"),
+        ("new", 2, "B"),
+    ]
+    assert {c.track_id: c.box.y for c in t.finish()} == {1: 30 + 4 * 199, 2: 150 + 3 * 199}
+
+
+def test_a_swimmer_unseen_for_a_while_continues_where_it_went() -> None:
+    """Unseen for 29 frames (under max_missed 30) at 4 px a frame, the swimmer is back 120 px
+    further on: more than a box size from its last box, where its moving track expects it."""
+    t = tracker(TrackerConfig(max_missed=30, min_iou=0.1, identity_window=5, settle_crops=3))
+    frames = [[(at(60, 100 + 4 * i), "A")] for i in range(10)] + [[]] * 29
+    frames += [[(at(60, 100 + 4 * i), "A")] for i in range(39, 45)]
+    changes = run(t, frames)
+    assert t.keys == [1]
+    assert [(c.type, c.track_id, c.swimmer_id) for _, c in changes] == [("new", 1, "A")]
