@@ -107,6 +107,10 @@ class TrackerConfig:
     # every embed_interval-th frame only; a new or unsettled track, one whose answer changed
     # within the window and one back from a gap, on every frame. 1 = every crop, every frame.
     embed_interval: int = 5
+    # A named track unseen for more than max_missed frames waits this many more for its swimmer
+    # (a turn's glide under water): a new track in its lane named the same swimmer continues
+    # it, under its id. 0 = a lost track ends at max_missed.
+    rejoin_frames: int = 0
 
 
 @dataclass(frozen=True)

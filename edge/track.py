@@ -27,6 +27,13 @@ can swap, and a track back from a miss is looked for where it was, not where it 
 Swimmers stay in their lanes, so a box never continues a track in another lane (the lane of
 the track's last box; when lanes are known, edge/geometry.py; otherwise, in a box more than a
 box width away sideways).
+
+A swimmer turning at a wall glides under water for a second or two and comes back on the other
+side of the lane, heading the other way: no motion model finds it there. With `rejoin_frames`
+a named track lost for longer than `max_missed` waits that many more frames (its `end` waits
+too), and a new track in its lane named the same swimmer continues it under its id; nothing is
+announced, as the answer stands. The naming (one swimmer, one place) already decides who that
+is, so a different swimmer appearing in the lane meanwhile starts a track of its own.
 """
 
 from __future__ import annotations
@@ -117,6 +124,7 @@ class Tracker:
         self.namer = namer
         self.lane_of = lane_of
         self._tracks: list[_Track] = []
+        self._waiting: list[_Track] = []  # announced, lost, waiting for their swimmer (rejoin)
         self._ids = itertools.count(1)
         self._keys = itertools.count(1)
         # Per detection of the last update, the key of the track it joined: what reid-collect
@@ -172,9 +180,9 @@ class Tracker:
 
     def finish(self) -> list[TrackChange]:
         """End every announced track (at shutdown or the end of the input)."""
-        changes = [self._end(t) for t in self._tracks if t.track_id is not None]
-        self._tracks = []
-        return changes
+        ending = [t for t in self._tracks if t.track_id is not None] + self._waiting
+        self._tracks, self._waiting = [], []
+        return [self._end(t) for t in ending]
 
     @property
     def active(self) -> int:
@@ -182,9 +190,32 @@ class Tracker:
         return sum(t.track_id is not None for t in self._tracks)
 
     def _expire(self, frame_index: int) -> list[TrackChange]:
-        gone = [t for t in self._tracks if frame_index - t.last_seen > self.cfg.max_missed]
+        """End tracks unseen for more than max_missed frames; a named one waits rejoin_frames
+        more for its swimmer to come back."""
+        cfg = self.cfg
+        gone = [t for t in self._tracks if frame_index - t.last_seen > cfg.max_missed]
         self._tracks = [t for t in self._tracks if t not in gone]
-        return [self._end(t) for t in gone if t.track_id is not None]
+        ending = []
+        for track in (t for t in gone if t.track_id is not None):
+            waits = cfg.rejoin_frames and track.naming.swimmer_id is not None
+            (self._waiting if waits else ending).append(track)
+        waited = cfg.max_missed + cfg.rejoin_frames
+        ending += [t for t in self._waiting if frame_index - t.last_seen > waited]
+        self._waiting = [t for t in self._waiting if t not in ending]
+        return [self._end(t) for t in ending]
+
+    def _rejoin(self, track: _Track, naming: Naming) -> bool:
+        """A new track named the swimmer of a waiting track in its lane continues that track
+        (the swimmer turned under water): it takes over its id, and nothing is announced."""
+        for waiting in self._waiting:
+            same = naming.swimmer_id is not None and waiting.naming.swimmer_id == naming.swimmer_id
+            if same and self._same_lane(waiting.box, track.box):
+                self._waiting.remove(waiting)
+                track.track_id, track.naming, track.changed = (
+                    waiting.track_id, naming, waiting.changed)  # fmt: skip
+                log.debug("track %d back as swimmer %s", track.track_id, naming.swimmer_id)
+                return True
+        return False
 
     def _end(self, track: _Track) -> TrackChange:
         assert track.track_id is not None
@@ -193,6 +224,8 @@ class Tracker:
                            track.key)  # fmt: skip
 
     def _announce(self, track: _Track, naming: Naming, frame_index: int) -> list[TrackChange]:
+        if track.track_id is None and self._rejoin(track, naming):
+            return []
         before, track.naming = track.naming, naming
         if track.track_id is None:
             track.track_id, track.changed = next(self._ids), frame_index

@@ -36,6 +36,7 @@ def test_values_are_read_and_ints_widen_to_floats() -> None:
         ({"detector": {"swimmer_width": 1.5}}, "detector.swimmer_width: a fraction of a lane"),
         ({"detector": {"swimmer_width": 0}}, "detector.swimmer_width: a fraction of a lane"),
         ({"tracker": {"embed_interval": 0}}, "tracker.embed_interval: must be at least 1"),
+        ({"tracker": {"rejoin_frames": -1}}, "tracker.rejoin_frames: must not be negative"),
         ({"unknown_crops": {"per_track": 0}}, "unknown_crops.per_track: must be at least 1"),
         ({"unknown_crops": {"max_tracks": 0}}, "unknown_crops.max_tracks: must be at least 1"),
         ({"unknown_crops": {"max_mb": 0.0}}, "unknown_crops.max_mb: must be > 0"),

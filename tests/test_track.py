@@ -3,6 +3,8 @@ respected."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -275,3 +277,33 @@ def test_a_swimmer_unseen_for_a_while_continues_where_it_went() -> None:
     changes = run(t, frames)
     assert t.keys == [1]
     assert [(c.type, c.track_id, c.swimmer_id) for _, c in changes] == [("new", 1, "A")]
+
+
+def test_a_swimmer_back_from_a_turn_under_water_continues_its_track() -> None:
+    """With rejoin_frames, A's track waits while A glides unseen after a turn; A's new track
+    (the other side of the lane, heading back) takes over its id, and nothing is announced. B,
+    a different swimmer appearing in the same lane meanwhile, is a new track; the ends come
+    only once the swimmers are gone for good."""
+    t = tracker(replace(CFG, rejoin_frames=30), lane_width=320)
+    down = [[(at(60, 400 + 6 * i), "A")] for i in range(10)]
+    glide = [[(at(200, 100 + 6 * i), "B")] for i in range(20)]  # B in A's lane; A unseen
+    back = [[(at(200, 100 + 6 * (20 + i)), "B"), (at(120, 440 - 6 * i), "A")] for i in range(10)]
+    changes = run(t, down + glide + back) + run(t, [[]] * 40, start=40)
+    assert [(i, c.type, c.track_id, c.swimmer_id) for i, c in changes] == [
+        (2, "new", 1, "A"),
+        (12, "new", 2, "B"),
+        (73, "end", 2, "B"),  # unseen from 40: max_missed 3, then 30 frames waiting
+        (73, "end", 1, "A"),  # A's track, back from its turn, ends the same way
+    ]
+
+
+def test_without_rejoin_frames_a_swimmer_back_from_a_turn_is_a_new_track() -> None:
+    t = tracker(lane_width=320)
+    down = [[(at(60, 400 + 6 * i), "A")] for i in range(10)]
+    back = [[(at(120, 440 - 6 * i), "A")] for i in range(10)]
+    changes = run(t, down + [[]] * 20 + back)
+    assert [(i, c.type, c.track_id) for i, c in changes] == [
+        (2, "new", 1),
+        (13, "end", 1),  # unseen in 10, 11, 12
+        (32, "new", 2),
+    ]
