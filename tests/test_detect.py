@@ -105,6 +105,20 @@ def test_ropes_floor_lines_splashes_and_deck_are_not_swimmers() -> None:
     assert match(truth, found, 0.7), found
 
 
+def test_sun_glare_is_water_not_a_swimmer() -> None:
+    """A patch of glare washes the water out towards white over a quarter of the pool but
+    keeps its hue: the water's colour is measured locally, so only the swimmers are found,
+    the one inside the glare included."""
+    image = pool()
+    truth = [swimmer(image, round(1.5 * LANE), 360), swimmer(image, round(5.5 * LANE), 300)]
+    ys, xs = np.mgrid[0:H, 0:W]
+    shape = ((xs - 5.5 * LANE) / 160.0) ** 2 + ((ys - 360) / 220.0) ** 2
+    light = 0.7 * np.exp(-0.5 * shape)[..., None]
+    glared = (image * (1 - light) + 255 * light).astype(np.uint8)
+    found = [d.box for d in WaterDetector(DetectorConfig()).detect(glared)]
+    assert match(truth, found, 0.5), found
+
+
 def test_size_limits_come_from_the_config() -> None:
     image = pool()
     truth = [swimmer(image, round(1.5 * LANE), 300)]

@@ -3,6 +3,9 @@
 The default `WaterDetector` needs no model, so a new pool works on day one. From above, the
 water is the one big blue/cyan surface, so its colour is measured on every frame (the median,
 which follows daylight and lighting changes) and a swimmer is a blob that is not that colour.
+The water's saturation and brightness are measured locally too, cell by cell over its
+water-hued pixels: sun glare and shade wash out or darken a large patch of water but keep its
+hue, and without that a glare patch is one huge "swimmer" and a swimmer in it is lost.
 Lane boundaries come from the pool geometry (edge/geometry.py: equal columns, or the config's
 lines in perspective); clearing a thin band along every boundary both erases the lane ropes
 and splits two swimmers who touch across a rope. Only the configured water (its polygon less
@@ -45,6 +48,8 @@ CORE_FRAC = 0.32  # a blob needs a solid square this fraction of a swimmer's wid
 # and joins body parts split along the lane (a blue suit between cap and legs).
 CLOSE_SIZE = (3, 11)
 MIN_WATER_LINE = 0.25  # a row/column with less water than this is deck or a rope
+LOCAL_CELL = 20  # (processing pixels) the water's local colour is measured in cells this size
+LOCAL_MIN_SHARE = 0.5  # ...that are at least half water-hued; others take the frame's colour
 DEEP_HUE_FRAC = 0.5  # darker water-like pixels must be this much closer in hue to count
 
 
@@ -104,13 +109,16 @@ class WaterDetector:
         reference = self.water_colour(hsv, None if scene.everywhere else scene.water)
         if reference is None:
             return np.zeros(hsv.shape[:2], np.uint8)
-        low = np.clip(reference - self._tolerance, 0, 255)
-        water = cv2.inRange(hsv, low, np.clip(reference + self._tolerance, 0, 255))
+        local = self.local_water(hsv, reference)
+        water = cv2.inRange(hsv, _u8(local - self._tolerance), _u8(local + self._tolerance))
         # Darker but no less saturated with the water's own hue: shadow, floor line, deep water.
         hue = DEEP_HUE_FRAC * self.cfg.water_hue_tol
-        deep_low = np.array([reference[0] - hue, reference[1], 0])
-        deep_high = np.array([reference[0] + hue, 255, reference[2]])
-        water |= cv2.inRange(hsv, deep_low, deep_high)
+        deep_low, deep_high = local.copy(), local.copy()
+        deep_low[..., 0] -= hue
+        deep_low[..., 2] = 0
+        deep_high[..., 0] += hue
+        deep_high[..., 1] = 255
+        water |= cv2.inRange(hsv, _u8(deep_low), _u8(deep_high))
         mask = cv2.bitwise_not(water)
         # Rows and columns that are hardly water are deck or rope, never a swimmer's middle
         # (outside the configured water counts as water here: it is cleared below anyway).
@@ -155,9 +163,37 @@ class WaterDetector:
                 log.info("water in view again (median HSV %s)", reference)
         return None if no_water else reference
 
+    def local_water(self, hsv: np.ndarray, reference: np.ndarray) -> np.ndarray:
+        """The water's colour near every pixel (float32 HSV, the frame's shape): its hue is the
+        frame's, its saturation and brightness the median over the water-hued pixels of the
+        surrounding cell, smoothed between cells. Sun glare and shade change the water's
+        saturation and brightness over large patches but keep its hue (mixing in white or
+        black does not turn it), and swimmers are mostly other hues; a median, as a swimmer's
+        pale edges share the water's hue. Cells with too few water-hued pixels take the frame's
+        colour."""
+        height, width = hsv.shape[:2]
+        sample = hsv[::REFERENCE_STEP, ::REFERENCE_STEP].astype(np.float32)
+        cell = max(1, round(LOCAL_CELL / REFERENCE_STEP))
+        rows, cols = max(1, sample.shape[0] // cell), max(1, sample.shape[1] // cell)
+        grid = sample[: rows * cell, : cols * cell].reshape(rows, cell, cols, cell, 3)
+        grid = grid.swapaxes(1, 2).reshape(rows, cols, cell * cell, 3)
+        hue_ok = np.abs(grid[..., 0] - reference[0]) <= self.cfg.water_hue_tol
+        enough = hue_ok.mean(axis=-1) >= LOCAL_MIN_SHARE
+        sv = np.where(hue_ok[..., None] | ~enough[..., None, None], grid[..., 1:], np.nan)
+        cells = np.where(enough[..., None], np.nanmedian(sv, axis=2), reference[1:])
+        smooth = cv2.resize(
+            cells.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR
+        )
+        hue = np.full((height, width, 1), reference[0], np.float32)
+        return np.concatenate([hue, smooth], axis=-1)
+
     def _core_size(self, small: np.ndarray) -> int:
         lane = self.scene(small).lane_width or small.shape[1] / NOMINAL_LANES
         return max(3, round(CORE_FRAC * self.cfg.swimmer_width * lane))
+
+
+def _u8(hsv: np.ndarray) -> np.ndarray:
+    return np.clip(hsv, 0, 255).astype(np.uint8)
 
 
 def _downscale(bgr: np.ndarray) -> np.ndarray:
