@@ -73,7 +73,7 @@ class Collector:
         unnamed = np.zeros((len(crops), 1))  # tracks are linked by their boxes only
         self.tracker.update(frame.index, [Detection(c.box) for c in crops], unnamed)
         self.live.see(frame, crops, self.tracker.keys)
-        for track in self.live.gone(frame.index, self.config.tracker.max_missed):
+        for track in self.live.gone(frame.index, self.config.tracker.patience):
             self._close(track)
         self.frames += 1
 

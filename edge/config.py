@@ -112,6 +112,11 @@ class TrackerConfig:
     # it, under its id. 0 = a lost track ends at max_missed.
     rejoin_frames: int = 0
 
+    @property
+    def patience(self) -> int:
+        """Frames a track may go unseen and still be continued: lost, then waiting."""
+        return self.max_missed + self.rejoin_frames
+
 
 @dataclass(frozen=True)
 class TlsConfig:

@@ -118,7 +118,7 @@ class Daemon:
             )
             if self.config.unknown_crops.enabled:
                 self.unknown = UnknownCrops(self.config.unknown_crops, self.config.device.state_dir,
-                                            self.pool, self.config.tracker.max_missed)  # fmt: skip
+                                            self.pool, self.config.tracker.patience)  # fmt: skip
         with self.timer.stage("detect"):
             detections = self.detector.detect(frame.image)
         with self.timer.stage("crop"):

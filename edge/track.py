@@ -29,17 +29,21 @@ the track's last box; when lanes are known, edge/geometry.py; otherwise, in a bo
 box width away sideways).
 
 A swimmer turning at a wall glides under water for a second or two and comes back on the other
-side of the lane, heading the other way: no motion model finds it there. With `rejoin_frames`
-a named track lost for longer than `max_missed` waits that many more frames (its `end` waits
-too), and a new track in its lane named the same swimmer continues it under its id; nothing is
-announced, as the answer stands. The naming (one swimmer, one place) already decides who that
-is, so a different swimmer appearing in the lane meanwhile starts a track of its own.
+side of the lane, heading the other way: no motion model predicts that. With `rejoin_frames`,
+an announced track lost for longer than `max_missed` waits that many more frames (its `end`
+waits too). A box in its lane that no live track takes continues it when the swimmer can have
+got there: within a box size of its predicted or last box, plus the way it swims in the frames
+since (the gate widens with the gap, so a glide back from the wall it went under is in reach).
+Failing that, a new track in its lane that is named the same swimmer takes over its id: the
+naming (one swimmer, one place) decides who that is, so a different swimmer appearing in the
+lane meanwhile starts a track of its own. Nothing is announced either way: the answer stands.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
+import math
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -190,17 +194,15 @@ class Tracker:
         return sum(t.track_id is not None for t in self._tracks)
 
     def _expire(self, frame_index: int) -> list[TrackChange]:
-        """End tracks unseen for more than max_missed frames; a named one waits rejoin_frames
-        more for its swimmer to come back."""
+        """End tracks unseen for more than max_missed frames; an announced one waits
+        rejoin_frames more for its swimmer to come back."""
         cfg = self.cfg
         gone = [t for t in self._tracks if frame_index - t.last_seen > cfg.max_missed]
         self._tracks = [t for t in self._tracks if t not in gone]
         ending = []
         for track in (t for t in gone if t.track_id is not None):
-            waits = cfg.rejoin_frames and track.naming.swimmer_id is not None
-            (self._waiting if waits else ending).append(track)
-        waited = cfg.max_missed + cfg.rejoin_frames
-        ending += [t for t in self._waiting if frame_index - t.last_seen > waited]
+            (self._waiting if cfg.rejoin_frames else ending).append(track)
+        ending += [t for t in self._waiting if frame_index - t.last_seen > cfg.patience]
         self._waiting = [t for t in self._waiting if t not in ending]
         return [self._end(t) for t in ending]
 
@@ -239,27 +241,32 @@ class Tracker:
                             track.key)]  # fmt: skip
 
     def _match(self, boxes: list[Box], frame_index: int) -> dict[int, _Track]:
-        """Detection index -> continued track: IoU pairs first, then near centroids, both with
-        the track's predicted box."""
+        """Detection index -> continued track: live tracks by IoU with their predicted box,
+        then by distance, then tracks waiting for their swimmer by distance (`_reach`). A
+        waiting track that is matched is live again."""
+        tracks = self._tracks + self._waiting
         candidates = []
-        for ti, track in enumerate(self._tracks):
+        for ti, track in enumerate(tracks):
+            waiting = ti >= len(self._tracks)
             predicted = track.predicted(frame_index)
             for di, box in enumerate(boxes):
                 if not self._same_lane(track.box, box):
                     continue
                 iou = predicted.iou(box)
-                if iou >= self.cfg.min_iou:
+                if iou >= self.cfg.min_iou and not waiting:
                     candidates.append((0, -iou, ti, di))
-                else:
-                    distance = _distance(predicted, box)
-                    if distance <= MAX_JUMP_BOXES * max(predicted.w, predicted.h):
-                        candidates.append((1, distance, ti, di))
+                elif (distance := _reach(track, box, frame_index)) is not None:
+                    candidates.append((2 if waiting else 1, distance, ti, di))
         pairs: dict[int, _Track] = {}
         used: set[int] = set()
         for _, _, ti, di in sorted(candidates):
             if ti not in used and di not in pairs:
                 used.add(ti)
-                pairs[di] = self._tracks[ti]
+                pairs[di] = tracks[ti]
+        for track in pairs.values():
+            if track in self._waiting:
+                self._waiting.remove(track)
+                self._tracks.append(track)
         return pairs
 
     def _same_lane(self, a: Box, b: Box) -> bool:
@@ -267,6 +274,16 @@ class Tracker:
         if self.lane_of is not None:
             return self.lane_of(a) == self.lane_of(b)
         return abs(a.center[0] - b.center[0]) <= max(a.w, b.w)
+
+
+def _reach(track: _Track, box: Box, frame_index: int) -> float | None:
+    """The distance from `track` to `box`, if the swimmer can have got there: within a box size
+    of its predicted or its last box, plus the way it swims in the frames since it was seen
+    (it may have turned at a wall, under water, and come back near where it went under)."""
+    size = max(track.box.w, track.box.h)
+    distance = min(_distance(track.predicted(frame_index), box), _distance(track.box, box))
+    swum = math.hypot(*track.velocity) * (frame_index - track.last_seen - 1)
+    return distance if distance <= MAX_JUMP_BOXES * size + swum else None
 
 
 def _distance(a: Box, b: Box) -> float:

@@ -83,10 +83,13 @@ def build_pool(folder: Path) -> Pool:
     return Pool(data, folder / "trained", bundle, video, folder / "truth.json", real)
 
 
-def daemon_config(folder: Path, pool: Pool, port: int, **source: object) -> Path:
-    """A reid-edge TOML for this pool video and broker; `source` adds keys such as loop/fps."""
+def daemon_config(
+    folder: Path, pool: Pool, port: int, tables: dict | None = None, **source: object
+) -> Path:
+    """A reid-edge TOML for this pool video and broker; `source` adds keys such as loop/fps,
+    `tables` more tables (tracker, ...)."""
     path = folder / "reid-edge.toml"
-    tables = {
+    config = {
         "device": {"name": "test-pi", "state_dir": str(folder / "state")},
         "source": {"kind": "video", "uri": str(pool.video), **source},
         "bundle": {"path": str(pool.bundle)},
@@ -97,5 +100,5 @@ def daemon_config(folder: Path, pool: Pool, port: int, **source: object) -> Path
             "reconnect_max_s": RECONNECT_MAX_S,
         },
     }
-    path.write_text(render_toml(tables))
+    path.write_text(render_toml({**config, **(tables or {})}))
     return path

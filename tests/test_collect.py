@@ -18,6 +18,7 @@ from pipeline_support import BIN, QUIET_TF, REPO, Pool, daemon_config
 from system_parts import missing
 
 from demo.naming import collected_tracks, read_index, visits
+from demo.run import later_frames
 from edge.config import TrackerConfig
 from edge.track_crops import (
     MIN_BOX_PX,
@@ -28,6 +29,7 @@ from edge.track_crops import (
     usable_box,
 )
 from edge.types import Box, Crop, Frame
+from train.poolsim import simulate_pool
 
 CLOSED_PORT = 9  # collecting never talks to a broker
 PER_TRACK = 12
@@ -64,6 +66,24 @@ def test_one_folder_per_visit_holding_its_swimmer(pool: Pool, collected: Path) -
         assert 1 <= len(list(folder.glob("frame_*.jpg"))) <= PER_TRACK
     sheet = (collected / "index.html").read_text()
     assert all(f'{t.name} = ""' in sheet for t in tracks)  # the names.toml to copy
+
+
+@pytest.mark.slow
+def test_with_rejoin_frames_a_swimmer_back_from_its_turns_is_one_folder(
+    pool: Pool, tmp_path: Path
+) -> None:
+    """Unseen for a second after every turn: with `tracker.rejoin_frames` each swimmer's crops
+    go to one folder, which waits for the swimmer rather than closing at its first glide."""
+    video = simulate_pool(later_frames(pool.data), tmp_path / "turns.avi", tmp_path / "t.json",
+                          frames=300, submerged=25)  # fmt: skip
+    rejoin = {"tracker": {"rejoin_frames": 50}}
+    done = collect(daemon_config(tmp_path, pool, CLOSED_PORT, rejoin, uri=str(video)),
+                   tmp_path / "tracks")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    truth = json.loads((tmp_path / "t.json").read_text())
+    tracks = collected_tracks(read_index(tmp_path / "tracks"), truth)
+    assert sorted(t.swimmer for t in tracks) == sorted(later_frames(pool.data)), tracks
+    assert all(t.purity >= 0.98 for t in tracks), tracks
 
 
 @pytest.mark.slow

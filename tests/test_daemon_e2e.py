@@ -109,3 +109,23 @@ def test_a_swimmer_unseen_after_a_turn_is_named_again(pool: Pool, broker, tmp_pa
     score = score_tracks(events, truth, enrolled)
     assert len(score.announced) > len(score.swimmers), "no swimmer went under long enough"
     assert score.accuracy >= 0.99, f"{score}"
+
+
+def test_with_rejoin_frames_a_swimmer_keeps_its_track_through_its_turns(
+    pool: Pool, broker, tmp_path: Path
+) -> None:
+    """The same glides, with `tracker.rejoin_frames` two seconds: each swimmer is one track
+    from start to end, named right."""
+    video = simulate_pool(later_frames(pool.data), tmp_path / "turns.avi", tmp_path / "t.json",
+                          frames=POOL_FRAMES, lanes=LANES, submerged=SUBMERGED)  # fmt: skip
+    truth = json.loads((tmp_path / "t.json").read_text())
+    subscriber, printed = start_subscriber(broker)
+    rejoin = {"tracker": {"rejoin_frames": 2 * SUBMERGED}}
+    config = daemon_config(tmp_path, pool, broker.port, rejoin, uri=str(video))
+    done = subprocess.run([str(BIN / "reid-edge"), "--config", str(config), "-v"],
+                          capture_output=True, text=True, timeout=300, env=QUIET_TF)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    events = collect(subscriber, printed, set(SPOOLED.findall(done.stderr)))
+    score = score_tracks(events, truth, {s.identity for s in list_samples(pool.data)})
+    assert len(score.announced) == len(score.swimmers), f"{score}"
+    assert score.accuracy >= 0.99, f"{score}"

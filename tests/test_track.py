@@ -280,20 +280,33 @@ def test_a_swimmer_unseen_for_a_while_continues_where_it_went() -> None:
 
 
 def test_a_swimmer_back_from_a_turn_under_water_continues_its_track() -> None:
-    """With rejoin_frames, A's track waits while A glides unseen after a turn; A's new track
-    (the other side of the lane, heading back) takes over its id, and nothing is announced. B,
-    a different swimmer appearing in the same lane meanwhile, is a new track; the ends come
-    only once the swimmers are gone for good."""
+    """With rejoin_frames, a track whose swimmer went under at a wall waits, and the box that
+    comes back near there (the other side of the lane, heading back) continues it: no new
+    track, nothing announced, even for a stranger the bundle cannot name."""
+    t = tracker(replace(CFG, rejoin_frames=30), lane_width=320)
+    down = [[(at(60, 400 + 6 * i), STRANGER)] for i in range(10)]
+    back = [[(at(120, 440 - 6 * i), STRANGER)] for i in range(10)]
+    changes = run(t, down + [[]] * 20 + back) + run(t, [[]] * 40, start=40)
+    assert [(i, c.type, c.track_id, c.swimmer_id) for i, c in changes] == [
+        (2, "new", 1, None),
+        (73, "end", 1, None),  # unseen from 40: max_missed 3, then 30 frames waiting
+    ]
+
+
+def test_a_swimmer_back_far_away_is_rejoined_by_its_name() -> None:
+    """Back out of the lost track's reach (the other end of the lane), A's new track is named
+    A and continues A's waiting track under its id; B, a different swimmer appearing in the
+    lane meanwhile, is a track of its own."""
     t = tracker(replace(CFG, rejoin_frames=30), lane_width=320)
     down = [[(at(60, 400 + 6 * i), "A")] for i in range(10)]
-    glide = [[(at(200, 100 + 6 * i), "B")] for i in range(20)]  # B in A's lane; A unseen
-    back = [[(at(200, 100 + 6 * (20 + i)), "B"), (at(120, 440 - 6 * i), "A")] for i in range(10)]
-    changes = run(t, down + glide + back) + run(t, [[]] * 40, start=40)
+    gone = [[(at(200, 100 + 6 * i), "B")] for i in range(20)]  # B in A's lane; A unseen
+    back = [[(at(200, 100 + 6 * (20 + i)), "B"), (at(120, 20 + 6 * i), "A")] for i in range(10)]
+    changes = run(t, down + gone + back) + run(t, [[]] * 40, start=40)
     assert [(i, c.type, c.track_id, c.swimmer_id) for i, c in changes] == [
         (2, "new", 1, "A"),
         (12, "new", 2, "B"),
-        (73, "end", 2, "B"),  # unseen from 40: max_missed 3, then 30 frames waiting
-        (73, "end", 1, "A"),  # A's track, back from its turn, ends the same way
+        (73, "end", 2, "B"),
+        (73, "end", 1, "A"),
     ]
 
 
