@@ -84,6 +84,15 @@ class TrackChange:
     key: int = 0  # the tracker's own number for the track (Tracker.keys), not published
 
 
+@dataclass(frozen=True)
+class TrackView:
+    """An announced track seen in the last frame: where it is and who it is said to be."""
+
+    track_id: int
+    swimmer_id: str | None
+    box: Box
+
+
 @dataclass
 class _Track:
     box: Box
@@ -129,6 +138,7 @@ class Tracker:
         self.lane_of = lane_of
         self._tracks: list[_Track] = []
         self._waiting: list[_Track] = []  # announced, lost, waiting for their swimmer (rejoin)
+        self._now = -1  # the last frame fed
         self._ids = itertools.count(1)
         self._keys = itertools.count(1)
         # Per detection of the last update, the key of the track it joined: what reid-collect
@@ -145,6 +155,7 @@ class Tracker:
         and length), or a `describe` callback asked for the crops the schedule wants."""
         if not callable(descriptors) and len(detections) != len(descriptors):
             raise ValueError(f"{len(detections)} detections but {len(descriptors)} descriptors")
+        self._now = frame_index
         changes = self._expire(frame_index)
         pairs = self._match([d.box for d in detections], frame_index)
         tracks = []
@@ -187,6 +198,12 @@ class Tracker:
         ending = [t for t in self._tracks if t.track_id is not None] + self._waiting
         self._tracks, self._waiting = [], []
         return [self._end(t) for t in ending]
+
+    @property
+    def visible(self) -> list[TrackView]:
+        """The announced tracks seen in the last frame (what a snapshot or a scorer shows)."""
+        return [TrackView(t.track_id, t.naming.swimmer_id, t.box) for t in self._tracks
+                if t.track_id is not None and t.last_seen == self._now]  # fmt: skip
 
     @property
     def active(self) -> int:

@@ -320,3 +320,16 @@ def test_without_rejoin_frames_a_swimmer_back_from_a_turn_is_a_new_track() -> No
         (13, "end", 1),  # unseen in 10, 11, 12
         (32, "new", 2),
     ]
+
+
+def test_visible_lists_the_announced_tracks_of_the_last_frame() -> None:
+    t = tracker()
+    run(t, [[(at(60, 100 + 8 * i), "A"), (at(380, 500), "B")] for i in range(3)])
+    assert [(v.track_id, v.swimmer_id, v.box) for v in t.visible] == [
+        (1, "A", Box(60, 116, 40, 100)),
+        (2, "B", Box(380, 500, 40, 100)),
+    ]
+    run(t, [[(at(380, 500), "B")]], start=3)  # A unseen in frame 3
+    assert [v.track_id for v in t.visible] == [2]
+    run(t, [[]], start=4)
+    assert t.visible == []
