@@ -28,6 +28,7 @@ from edge.cli import run_main, setup_logging
 from edge.errors import BundleError, ImageError, ReidError
 from edge.probes import PROBES
 from edge.signing import load_private_key
+from edge.track_crops import farthest_points
 from edge.vision.classify import Classifier
 from edge.vision.embed import Embedder
 from edge.vision.identify import Identifier
@@ -42,6 +43,15 @@ log = logging.getLogger(__name__)
 # Recalibrating the threshold scores an identity's last 20 % of crops against its earlier ones
 # (train.openset.tail_scores); below 5 crops that is one crop against one, which says nothing.
 MIN_ENROLL_CROPS = 5
+# A swimmer's gallery rows on the device: every live track is scored against every row on each
+# frame it is named (Classifier.similarities), so a squad collected from the camera (up to 200
+# crops a track, several tracks a swimmer: 11,500 rows for 24 swimmers) costs the device more
+# than the embedding does. The most varied rows are kept (farthest-point). The thresholds are
+# still calibrated on runs of every crop, as the daemon's windows are consecutive crops
+# (edge/track_crops.py: a thinned set calibrates too high). On the club session's first 1000
+# frames (bench/session.py --train), swimmer-frames named right with 120, 200, 280, 400 rows
+# and all: 68.0, 68.2, 73.4, 73.1, 73.0 % (a track or two named otherwise moves it 5 points).
+MAX_GALLERY_ROWS = 300
 
 
 @dataclass(frozen=True)
@@ -66,12 +76,24 @@ def refit(
     keep = ~np.isin(old_labels, list(new_ids))
     gallery = np.concatenate([np.asarray(arrays["gallery"])[keep], embeddings]).astype(np.float32)
     gallery_labels = [*old_labels[keep].tolist(), *labels]
+    held = np.concatenate([np.ones(int(keep.sum()), bool), varied_rows(embeddings, labels)])
     try:
         svc = fit_classifier(gallery, gallery_labels, kernel=str(arrays["kernel"]))
-        thresholds = enrollment_thresholds(thresholds, gallery, gallery_labels, sorted(new_ids))
+        thresholds = enrollment_thresholds(thresholds, gallery, gallery_labels, sorted(new_ids),
+                                           held)  # fmt: skip
     except TrainError as error:
         raise ReidError(f"cannot refit the classifier: {error}") from error
-    return export_classifier(svc, gallery, gallery_labels), thresholds
+    held_labels = [label for label, kept in zip(gallery_labels, held, strict=True) if kept]
+    return export_classifier(svc, gallery[held], held_labels), thresholds
+
+
+def varied_rows(embeddings: np.ndarray, labels: list[str]) -> np.ndarray:
+    """A mask of at most MAX_GALLERY_ROWS rows per swimmer, the most varied of its rows."""
+    held = np.zeros(len(labels), bool)
+    for swimmer in set(labels):
+        rows = np.flatnonzero(np.asarray(labels) == swimmer)
+        held[rows[farthest_points(embeddings[rows], MAX_GALLERY_ROWS)]] = True
+    return held
 
 
 def read_enrollment(

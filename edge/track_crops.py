@@ -65,12 +65,24 @@ def most_unlike(candidates: list[Candidate], count: int) -> list[Candidate]:
     if len(candidates) <= count:
         return list(candidates)
     thumbs = np.stack([c.thumb for c in candidates])
-    chosen = [int(np.argmax([c.sharpness for c in candidates]))]
-    nearest = np.linalg.norm(thumbs - thumbs[chosen[0]], axis=1)
+    first = int(np.argmax([c.sharpness for c in candidates]))
+    return [candidates[i] for i in farthest_points(thumbs, count, first)]
+
+
+def farthest_points(rows: np.ndarray, count: int, first: int = 0) -> list[int]:
+    """Indices of up to `count` rows, each next one the farthest (Euclidean) from all chosen
+    so far, starting from `first`; in ascending order. The fewest rows that still cover the
+    variety: a track's crops to keep, a swimmer's gallery rows."""
+    if len(rows) <= count:
+        return list(range(len(rows)))
+    chosen = [first]
+    nearest = np.linalg.norm(rows - rows[first], axis=1)
+    nearest[first] = -1.0  # never chosen twice, even among identical rows
     while len(chosen) < count:
         chosen.append(int(np.argmax(nearest)))
-        nearest = np.minimum(nearest, np.linalg.norm(thumbs - thumbs[chosen[-1]], axis=1))
-    return [candidates[i] for i in sorted(chosen)]
+        nearest = np.minimum(nearest, np.linalg.norm(rows - rows[chosen[-1]], axis=1))
+        nearest[chosen] = -1.0
+    return sorted(chosen)
 
 
 @dataclass

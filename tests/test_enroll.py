@@ -12,6 +12,7 @@ import keras
 import numpy as np
 import pytest
 
+import convert.enroll as enroll_module
 from convert.bundle_writer import BundleContents, write_bundle
 from convert.enroll import MIN_ENROLL_CROPS, main
 from convert.quantize import convert
@@ -57,6 +58,22 @@ def _colour_embedder() -> keras.Model:
         [rng.normal(size=(3, 128)).astype(np.float32), np.zeros(128, np.float32)]
     )
     return model
+
+
+def test_a_swimmer_enrolled_from_many_crops_keeps_its_most_varied_rows(
+    bundle, tmp_path, capsys, monkeypatch
+):
+    """The device scores tracks against every gallery row: a swimmer's rows are capped at
+    MAX_GALLERY_ROWS, the others' untouched, and the swimmer is still named."""
+    monkeypatch.setattr(enroll_module, "MAX_GALLERY_ROWS", 6)
+    _write_crops(tmp_path / "many", "4", range(10))
+    code, err = _enroll(bundle, tmp_path / "many", tmp_path / "b2", capsys)
+    assert code == 0, err
+    new = load_bundle(tmp_path / "b2")
+    labels = list(Classifier.load(new.classifier_path, 0.0).gallery_labels)
+    assert labels.count("4") == 6 and labels.count("1") == 12
+    crops = [_crop("4", f) for f in range(10)]
+    assert [p.swimmer_id for p in Identifier.from_bundle(new).identify(crops)] == ["4"] * 10
 
 
 def _write_crops(root: Path, identity: str, frames: range) -> None:
@@ -277,6 +294,7 @@ def test_an_empty_track_is_one_line(bundle, tmp_path, capsys):
 
 FULL_DISK = """
 import resource, signal, sys
+import convert.enroll as enroll_module
 from convert.enroll import main
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a failed write, not a killed process
 resource.setrlimit(resource.RLIMIT_FSIZE, (4096, resource.RLIM_INFINITY))

@@ -127,3 +127,14 @@ def test_one_identity_cannot_be_calibrated():
     x, _ = _clusters(1)
     with pytest.raises(TrainError, match="two identities"):
         calibrate(x, ["a"] * len(x))
+
+
+def test_tail_scores_against_the_rows_the_device_holds_score_every_later_row():
+    x, y = _clusters(2, per_id=30)
+    held = np.zeros(60, bool)
+    held[::3] = True  # a thinned gallery
+    scores = tail_scores(x, list(y), ["1"], held=held)
+    assert len(scores) == 6  # every one of identity 1's last rows, held or not
+    keep = held.copy()
+    keep[44:] = False  # identity 1's tail and the gap before it
+    np.testing.assert_allclose(scores, best_other_similarity(x[54:], x[keep], y[keep]))

@@ -86,19 +86,21 @@ def tail_scores(
     labels: list[str],
     identities: list[str] | None = None,
     track_length: int = 1,
+    held: np.ndarray | None = None,
 ) -> np.ndarray:
     """Each identity's last `HOLDOUT_FRACTION` of rows (rows of one identity in time order, as
     train.data lists them) scored as the device will score them: against the best-matching
     identity of a gallery holding the other identities and this one's rows before a
     `GAP_ROWS` gap; with `track_length` > 1, every run of that many rows by its mean.
-    `identities` limits which identities are scored (default: all)."""
+    `identities` limits which identities are scored (default: all); `held` (a mask) limits
+    the gallery to the rows the device will hold, while every row is still scored."""
     x, y = _unit(gallery), np.asarray([str(label) for label in labels])
     scores = []
     for identity in np.unique(y) if identities is None else sorted(set(identities)):
         rows = np.flatnonzero(y == identity)
         n_test = max(1, round(len(rows) * HOLDOUT_FRACTION))
         if len(rows) > n_test:
-            keep = np.ones(len(y), dtype=bool)
+            keep = np.ones(len(y), dtype=bool) if held is None else held.copy()
             keep[rows[max(1, len(rows) - n_test - GAP_ROWS) :]] = False
             tail = x[rows[-n_test:]]
             if track_length > 1:
@@ -218,13 +220,19 @@ def _fallback_threshold(gallery: np.ndarray, labels: list[str]) -> float:
 
 
 def enrollment_thresholds(
-    thresholds: Thresholds, gallery: np.ndarray, labels: list[str], enrolled: list[str]
+    thresholds: Thresholds,
+    gallery: np.ndarray,
+    labels: list[str],
+    enrolled: list[str],
+    held: np.ndarray | None = None,
 ) -> Thresholds:
     """A bundle's thresholds after enrolling the `enrolled` identities (swimmers the CNN never
     trained on) into `gallery`: each lowered, if need be, to its quantile of their later crops'
-    (or runs of crops') scores against the rest (`tail_scores`)."""
-    crop = float(np.quantile(tail_scores(gallery, labels, enrolled), GENUINE_QUANTILE))
-    track = float(np.quantile(tail_scores(gallery, labels, enrolled, TRACK_LENGTH), TRACK_QUANTILE))
+    (or runs of crops') scores against the rest (`tail_scores`; `held`: the rows the device
+    keeps)."""
+    crop = float(np.quantile(tail_scores(gallery, labels, enrolled, 1, held), GENUINE_QUANTILE))
+    runs = tail_scores(gallery, labels, enrolled, TRACK_LENGTH, held)
+    track = float(np.quantile(runs, TRACK_QUANTILE))
     crop, track = crop - DEVICE_SCORE_MARGIN, track - DEVICE_SCORE_MARGIN
     log.info(
         "enrolled swimmers' crop q%.2f %.4f and track q%.3f %.4f; thresholds were %.4f, %.4f",
