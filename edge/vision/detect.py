@@ -109,8 +109,10 @@ class WaterDetector:
         reference = self.water_colour(hsv, None if scene.everywhere else scene.water)
         if reference is None:
             return np.zeros(hsv.shape[:2], np.uint8)
-        local = self.local_water(hsv, reference)
-        water = cv2.inRange(hsv, _u8(local - self._tolerance), _u8(local + self._tolerance))
+        local = self.local_water(hsv, reference)  # per cell: small, made full size per bound
+        size = (hsv.shape[1], hsv.shape[0])
+        water = cv2.inRange(hsv, _spread(local - self._tolerance, size),
+                            _spread(local + self._tolerance, size))  # fmt: skip
         # Darker but no less saturated with the water's own hue: shadow, floor line, deep water.
         hue = DEEP_HUE_FRAC * self.cfg.water_hue_tol
         deep_low, deep_high = local.copy(), local.copy()
@@ -118,7 +120,7 @@ class WaterDetector:
         deep_low[..., 2] = 0
         deep_high[..., 0] += hue
         deep_high[..., 1] = 255
-        water |= cv2.inRange(hsv, _u8(deep_low), _u8(deep_high))
+        water |= cv2.inRange(hsv, _spread(deep_low, size), _spread(deep_high, size))
         mask = cv2.bitwise_not(water)
         # Rows and columns that are hardly water are deck or rope, never a swimmer's middle
         # (outside the configured water counts as water here: it is cleared below anyway).
@@ -164,14 +166,13 @@ class WaterDetector:
         return None if no_water else reference
 
     def local_water(self, hsv: np.ndarray, reference: np.ndarray) -> np.ndarray:
-        """The water's colour near every pixel (float32 HSV, the frame's shape): its hue is the
-        frame's, its saturation and brightness the median over the water-hued pixels of the
-        surrounding cell, smoothed between cells. Sun glare and shade change the water's
-        saturation and brightness over large patches but keep its hue (mixing in white or
-        black does not turn it), and swimmers are mostly other hues; a median, as a swimmer's
-        pale edges share the water's hue. Cells with too few water-hued pixels take the frame's
-        colour."""
-        height, width = hsv.shape[:2]
+        """The water's colour cell by cell (float HSV, rows x columns of cells): its hue is
+        the frame's, its saturation and brightness the median over the water-hued pixels of
+        the cell (`_spread` smooths them between cells at full size). Sun glare and shade
+        change the water's saturation and brightness over large patches but keep its hue
+        (mixing in white or black does not turn it), and swimmers are mostly other hues; a
+        median, as a swimmer's pale edges share the water's hue. Cells with too few water-hued
+        pixels take the frame's colour."""
         sample = hsv[::REFERENCE_STEP, ::REFERENCE_STEP].astype(np.float32)
         cell = max(1, round(LOCAL_CELL / REFERENCE_STEP))
         rows, cols = max(1, sample.shape[0] // cell), max(1, sample.shape[1] // cell)
@@ -179,21 +180,23 @@ class WaterDetector:
         grid = grid.swapaxes(1, 2).reshape(rows, cols, cell * cell, 3)
         hue_ok = np.abs(grid[..., 0] - reference[0]) <= self.cfg.water_hue_tol
         enough = hue_ok.mean(axis=-1) >= LOCAL_MIN_SHARE
-        sv = np.where(hue_ok[..., None] | ~enough[..., None, None], grid[..., 1:], np.nan)
-        cells = np.where(enough[..., None], np.nanmedian(sv, axis=2), reference[1:])
-        smooth = cv2.resize(
-            cells.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR
-        )
-        hue = np.full((height, width, 1), reference[0], np.float32)
-        return np.concatenate([hue, smooth], axis=-1)
+        # The median of each cell's water-hued pixels: the others sorted past the end.
+        sv = np.sort(np.where(hue_ok[..., None], grid[..., 1:], np.inf), axis=2)
+        middle = np.maximum(hue_ok.sum(axis=-1) - 1, 0)[..., None, None] // 2
+        median = np.take_along_axis(sv, np.broadcast_to(middle, (*middle.shape[:2], 1, 2)), 2)
+        cells = np.where(enough[..., None], median[:, :, 0], reference[1:])
+        hue = np.full((*cells.shape[:2], 1), reference[0])
+        return np.concatenate([hue, cells], axis=-1)
 
     def _core_size(self, small: np.ndarray) -> int:
         lane = self.scene(small).lane_width or small.shape[1] / NOMINAL_LANES
         return max(3, round(CORE_FRAC * self.cfg.swimmer_width * lane))
 
 
-def _u8(hsv: np.ndarray) -> np.ndarray:
-    return np.clip(hsv, 0, 255).astype(np.uint8)
+def _spread(cells: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Per-cell HSV bounds as a uint8 image of `size` (width, height), smoothed between cells."""
+    small = np.clip(cells, 0, 255).astype(np.uint8)
+    return cv2.resize(small, size, interpolation=cv2.INTER_LINEAR)
 
 
 def _downscale(bgr: np.ndarray) -> np.ndarray:
