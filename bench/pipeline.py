@@ -3,9 +3,9 @@
     python bench/pipeline.py --bundle BUNDLE [--data DIR] [--frames N] [--out JSON]
 
 Also the embedding budget (`tracker.embed_interval`): the cost per frame against swimmers in
-view (1, 8 and 24: synthetic swimmers, three to a lane for 24, detector.swimmer_width 0.2),
-describing every crop or on the default schedule, and the tracks' answers on the real crops'
-video both ways.
+view (1, 8 and 24: synthetic swimmers; for 24, three to a lane circle swimming at real
+proportions, detector.swimmer_width 0.2), describing every crop or on the default schedule,
+and the tracks' answers on the real crops' video both ways.
 
 The daemon runs in this process on one thread (interpreter threads = 1, OpenCV threads = 1),
 publishing to a local Mosquitto; the figures are the daemon's own `stats` message covering the
@@ -22,6 +22,7 @@ import platform
 import sys
 import tempfile
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -36,7 +37,7 @@ from machine import cpu_name  # noqa: E402
 from demo.broker import start_broker  # noqa: E402
 from demo.run import later_frames  # noqa: E402
 from demo.score import score_tracks  # noqa: E402
-from edge.config import TrackerConfig, parse_config  # noqa: E402
+from edge.config import Config, TrackerConfig, parse_config  # noqa: E402
 from edge.daemon import Daemon  # noqa: E402
 from train.poolsim import sequences_from_folder, simulate_pool  # noqa: E402
 from train.synth import generate_dataset  # noqa: E402
@@ -51,9 +52,12 @@ def measure(
     bundle: Path,
     video: Path,
     folder: Path,
-    interval: int | None = None,
-    detector: dict | None = None,
+    sections: dict | None = None,
+    daemon: Callable[[Config], Daemon] = Daemon,
 ) -> dict:
+    """Run the daemon over `video` and return its closing stats, with the events it sent;
+    `sections`: config tables (tracker, detector, pool) on top of the defaults; `daemon`
+    makes the daemon (one that records more)."""
     broker = start_broker()
     stats: list[dict] = []
     events: list[dict] = []
@@ -70,8 +74,7 @@ def measure(
             "device": {"name": "bench", "state_dir": str(folder / "state")},
             "source": {"kind": "video", "uri": str(video)},
             "bundle": {"path": str(bundle), "threads": 1},
-            "tracker": {"embed_interval": interval or TrackerConfig().embed_interval},
-            "detector": detector or {},
+            **(sections or {}),
             "mqtt": {
                 "host": broker.host,
                 "port": broker.port,
@@ -81,7 +84,7 @@ def measure(
         }
     )
     try:
-        Daemon(config).run(threading.Event())
+        daemon(config).run(threading.Event())
         threading.Event().wait(1.0)
     finally:
         client.loop_stop()
@@ -106,7 +109,8 @@ def budget(bundle: Path, frames: int, folder: Path) -> list[dict]:
         # Three to a lane are narrow (a fifth of a lane wide) and small: the detector is told so.
         detector = {"swimmer_width": 0.2, "min_area_frac": 0.0005} if per_lane > 1 else {}
         for interval in (1, TrackerConfig().embed_interval):
-            got = measure(bundle, video, folder, interval, detector)
+            sections = {"tracker": {"embed_interval": interval}, "detector": detector}
+            got = measure(bundle, video, folder, sections)
             stage = got["stage_ms"]
             rows.append({"in_view": count, "embed_interval": interval, "fps": got["fps"],
                          "frame_ms": round(sum(stage.values()), 2), "embed_ms": stage["embed"],
@@ -120,7 +124,8 @@ def identity(bundle: Path, video: Path, truth: Path, folder: Path) -> dict:
     plan = json.loads(truth.read_text())
     answers = {}
     for interval in (1, TrackerConfig().embed_interval):
-        score = score_tracks(measure(bundle, video, folder, interval)["events"], plan)
+        events = measure(bundle, video, folder, {"tracker": {"embed_interval": interval}})["events"]
+        score = score_tracks(events, plan)
         answers[str(interval)] = {"tracks": len(score.announced), "right": score.right}
     return answers
 

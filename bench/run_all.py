@@ -42,6 +42,9 @@ def run_benchmarks(data: Path, soak_minutes: float) -> None:
     run(python, "bench/collect.py", "--data", data)
     run(python, "bench/geometry.py", "--data", data)
     run(python, "bench/pipeline.py", "--bundle", WORK / "bundle", "--data", data)
+    run(python, "bench/session.py", "--bundle", WORK / "bundle", "--data", data)
+    run(python, "bench/session.py", "--train", "--data", data,
+        "--out", RESULTS / "session_trained.json")  # fmt: skip
     run(
         python,
         "bench/soak.py",

@@ -331,6 +331,44 @@ def geometry(data: dict) -> str:
     )
 
 
+def session(data: dict) -> str:
+    """bench/session.py: a club session, three to a lane, against the issue's goals."""
+    scene, found = data["scene"], data["detection"]
+    rows = [
+        ["detection recall, IoU >= 0.5", _pct(found["recall"]), ">= 98 %"],
+        ["detection precision, IoU >= 0.5", _pct(found["precision"]), ">= 98 %"],
+        ["detection recall and precision, centre on the swimmer's crop",
+         f"{_pct(found['recall_on_crop'])}, {_pct(found['precision_on_crop'])}", ""],
+        ["tracks per swimmer-visit", f"{data['tracks_per_visit']:.2f} "
+         f"({data['tracks_on_swimmers']} tracks on {data['visits']} visits)", "<= 1.2"],
+        ["swimmer-seconds with a track on the swimmer", _pct(data["swimmer_seconds_tracked"]),
+         ""],
+        ["swimmer-seconds named right", f"{_pct(data['swimmer_seconds_right'])} "
+         f"({_pct(data['right_while_tracked'])} of those tracked)", ">= 99 %"],
+        ["frames per second, one thread", f"{data['fps']:.1f}", ">= 25"],
+        ["reid-collect on the start: folders, crops of their folder's swimmer",
+         f"{data['enrolled_from_camera']['folders']}, "
+         f"{_pct(data['enrolled_from_camera']['crops_of_their_swimmer'])}", ""],
+    ]  # fmt: skip
+    trained = data["base_bundle"].startswith("trained")
+    base = ("a bundle trained on the session start's crops of all 24 (`--train`)" if trained
+            else "the benchmark's bundle of the 7 real swimmers")  # fmt: skip
+    glare = ", sun glare drifting over the water" if scene["glare"] else ""
+    flags = " --train" if trained else ""
+    return (
+        f"### A club session (`bench/session.py{flags}`)\n\n"
+        f"{scene['lanes']} lanes, {scene['per_lane']} to a lane circle swimming and passing, "
+        f"{scene['glide_s']:g} s unseen after every turn, a pole camera (the far end "
+        f"{1 - scene['perspective']:.0%} as wide){glare}; {scene['seconds']} s at 1280x720. "
+        f"{scene['swimmers']} swimmers, the real crops' {scene['real_swimmers']} and synthetic "
+        f"ones, enrolled from a {data['enrolled_from_camera']['seconds']} s start of the session "
+        f"with `reid-collect` and `reid-enroll --names` into {base}. The daemon with `[pool]` "
+        "geometry, `detector.swimmer_width` 0.2 and `tracker.rejoin_frames` 50; identity is "
+        f"judged frame by frame. On {_measured_on(data)}.\n\n"
+        + _table(["figure", "measured", "goal (issue 13)"], rows)
+    )
+
+
 RENDERERS: dict[str, Callable[[dict], str]] = {
     "drift": drift,
     "drift_whole_crops": drift_whole_crops,
@@ -341,6 +379,8 @@ RENDERERS: dict[str, Callable[[dict], str]] = {
     "soak": soak,
     "pi_check": pi_check,
     "geometry": geometry,
+    "session": session,
+    "session_trained": session,
     "collect": collect,
     "collect_7_8": collect,
 }

@@ -104,14 +104,17 @@ def enrol_from_camera(out: Path, known: Path, trained: Path) -> Path:
     return out / "bundle"
 
 
-def collect_camera(video: Path, bundle: Path, out: Path, *options: object) -> Path:
-    """`reid-collect` on `video` with a daemon config naming `bundle` (OUT/collect.toml); the
-    folders of crops per track are OUT/camera."""
+def collect_camera(
+    video: Path, bundle: Path, out: Path, *options: object, sections: dict | None = None
+) -> Path:
+    """`reid-collect` on `video` with a daemon config naming `bundle` (OUT/collect.toml; more
+    tables in `sections`); the folders of crops per track are OUT/camera."""
     config = out / "collect.toml"
     tables = {
         "device": {"name": "demo-pi", "state_dir": str(out / "state")},
         "source": {"kind": "video", "uri": str(video)},
         "bundle": {"path": str(bundle)},
+        **(sections or {}),
     }
     config.write_text(render_toml(tables))
     camera = out / "camera"

@@ -2,8 +2,8 @@
 
 A track's identity is the last one it announced (`new`/`update`); who really swam there is the
 truth swimmer whose pasted crop holds the centre of the track's announced boxes, by majority
-over those events (several swimmers may share a lane). The right answer for a swimmer the bundle does not
-know is "unknown" (None).
+over those events (several swimmers may share a lane). The right answer for a swimmer the bundle
+does not know is "unknown" (None).
 """
 
 from __future__ import annotations

@@ -1,0 +1,241 @@
+"""A club session: 8 lanes, 3 swimmers to a lane circle swimming, a one-second glide unseen after
+every turn, a pole camera's perspective, 2 minutes; the daemon's detection, tracks and identity.
+
+    python bench/session.py (--bundle BUNDLE | --train) [--data DIR] [--seconds S] [--glare]
+                            [--out JSON]
+
+Who swims: the real crops' 7 swimmers and 17 synthetic ones (train/synth.py). Everyone is
+enrolled from the camera as README step 6 says: a 30 s start of the same scene (the real
+swimmers' earlier frames, the synthetic ones' first halves) through reid-collect, the folders
+named by the truth, reid-enroll --names on BUNDLE (a bundle of the real crops), or with
+--train on a bundle trained on the start's crops of all 24 (made once). The session then shows
+the real swimmers' later frames and the synthetic ones' second halves. The videos are made once
+(seeded) and kept in bench/work/session; delete that folder after changing the simulator. The
+daemon runs as in bench/pipeline.py (one thread, a local Mosquitto, its own stats) with the
+session's [pool] geometry, `detector.swimmer_width` 0.2 and `tracker.rejoin_frames` 50 (twice
+the glide). The events go to bench/work/session/events.json.
+
+Figures, against the simulator's truth:
+- detection: recall and precision at IoU >= 0.5 with the truth boxes (the daemon's detector
+  on every frame), and with a detection's centre on a swimmer's pasted crop;
+- identity, frame by frame (the daemon's tracker noting where its announced tracks are): the
+  share of swimmer-seconds (frames a swimmer is visible) with an announced track on the swimmer
+  (its box's centre on the swimmer's crop), and with one that names it right then;
+- tracks per swimmer-visit: the distinct announced tracks that were ever on a swimmer, per stay
+  in the pool (a glide under water after a turn does not end a stay; here every swimmer stays
+  the whole session);
+- fps and ms per stage with 24 in view. Writes bench/results/session.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+from machine import cpu_name
+from pipeline import measure
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from demo.naming import collected_tracks, read_index, visits, write_names  # noqa: E402
+from demo.run import collect_camera, earlier_frames, later_frames, run  # noqa: E402
+from demo.score import holds, match_detections  # noqa: E402
+from edge.config import Config, DetectorConfig, PoolConfig, SourceConfig  # noqa: E402
+from edge.daemon import Daemon  # noqa: E402
+from edge.sources import open_source  # noqa: E402
+from edge.track import TrackView  # noqa: E402
+from edge.types import Box, Frame  # noqa: E402
+from edge.vision.detect import make_detector  # noqa: E402
+from train.poolsim import sequences_from_folder, simulate_pool  # noqa: E402
+from train.synth import generate_dataset  # noqa: E402
+
+DEFAULT_DATA = REPO.parent / "shared" / "data" / "swimmers"
+WORK = REPO / "bench" / "work" / "session"
+OUT = REPO / "bench" / "results" / "session.json"
+LANES, PER_LANE, FPS = 8, 3, 25
+GLIDE_S = 1.0  # unseen after every push-off
+PERSPECTIVE = 0.4
+SYNTHETIC_FRAMES = 80  # the first half swims at the start (enrolled), the second half after
+START_S = 30  # the session's start, collected and enrolled
+DETECTOR = {"swimmer_width": 0.2, "min_area_frac": 0.0005}  # three to a lane, far ones small
+MIN_IOU = 0.5
+REJOIN = round(2 * GLIDE_S * FPS)  # tracker.rejoin_frames: a lost track waits out the glide
+
+
+def swimmers(data: Path, work: Path) -> tuple[dict[str, list[Path]], dict[str, list[Path]]]:
+    """The session's crop sequences: the start's (real earlier frames, synthetic first halves)
+    and the rest's (real later frames, synthetic second halves)."""
+    count = LANES * PER_LANE - len(later_frames(data))
+    synthetic = work / "synthetic"
+    if not synthetic.is_dir():
+        generate_dataset(work / "raw", identities=count, frames=SYNTHETIC_FRAMES, seed=7)
+        for folder in sorted((work / "raw").iterdir()):  # "s1".. beside the real "1"..
+            folder.rename(work / "raw" / f"s{folder.name}")
+        (work / "raw").rename(synthetic)
+    start, rest = earlier_frames(data), later_frames(data)
+    for identity, crops in sequences_from_folder(synthetic).items():
+        start[identity], rest[identity] = crops[: len(crops) // 2], crops[len(crops) // 2 :]
+    return start, rest
+
+
+def pool_video(sequences: dict, name: str, frames: int, seed: int, glare: bool) -> tuple:
+    """The session's scene (made once: seeded) and its truth."""
+    video, truth = WORK / f"{name}.avi", WORK / f"{name}.json"
+    if not truth.is_file():
+        simulate_pool(sequences, video, truth, frames, lanes=LANES, fps=FPS, seed=seed,
+                      max_per_lane=PER_LANE, perspective=PERSPECTIVE,
+                      submerged=round(GLIDE_S * FPS), glare=glare)  # fmt: skip
+    return video, json.loads(truth.read_text())
+
+
+def trained_bundle(start: dict[str, list[Path]]) -> Path:
+    """A bundle trained (the default recipe) and converted on the session start's crops of all
+    its swimmers, as a site that retrains on its squad would have; made once, reused."""
+    bundle, crops = WORK / "trained" / "bundle", WORK / "trained" / "crops"
+    if (bundle / "manifest.json").is_file():
+        return bundle
+    shutil.rmtree(crops, ignore_errors=True)
+    for identity, paths in start.items():
+        (crops / identity).mkdir(parents=True)
+        for path in paths:
+            (crops / identity / path.name).symlink_to(path.resolve())
+    run("reid-train", "--data", crops, "--out", WORK / "trained" / "run", "--no-progress")
+    run("reid-convert", WORK / "trained" / "run", "--data", crops, "--out", bundle)
+    return bundle
+
+
+def enrol_from_camera(base: Path, sequences: dict, sections: dict, glare: bool) -> dict:
+    """README step 6: reid-collect on the session's first minutes, the folders named (by the
+    truth, as a person at the contact sheet), reid-enroll --names. Returns the figures."""
+    video, truth = pool_video(sequences, f"start{'_glare' if glare else ''}", START_S * FPS, 12,
+                              glare)  # fmt: skip
+    camera = collect_camera(video, base, WORK, sections=sections)
+    tracks = collected_tracks(read_index(camera), truth)
+    write_names(tracks, WORK / "names.toml")
+    shutil.rmtree(WORK / "bundle", ignore_errors=True)
+    run("reid-enroll", base, "--data", camera, "--names", WORK / "names.toml",
+        "--out", WORK / "bundle")  # fmt: skip
+    crops = sum(t.crops for t in tracks)
+    return {"seconds": START_S, "folders": len(tracks),
+            "crops_of_their_swimmer": round(sum(t.right for t in tracks) / crops, 4)}  # fmt: skip
+
+
+def detection(video: Path, truth: dict, pool: PoolConfig) -> dict:
+    """Recall and precision at IoU >= MIN_IOU with the truth boxes, each matched once (best IoU
+    first); and, looser, with a detection's centre on a swimmer's pasted crop (demo.score): the
+    truth box is where a crop stands out from its water, and often leaves out the faint legs
+    and arms a detection keeps."""
+    detector = make_detector(DetectorConfig(lanes=LANES, **DETECTOR), pool)
+    source = open_source(SourceConfig(kind="video", uri=str(video)))
+    found = on_crop = boxes = present = 0
+    while (frame := source.read(1.0)) is not None:
+        swimmers = truth["frames"][frame.index]["swimmers"]
+        truths = [Box(*s["box"]) for s in swimmers]
+        detected = [d.box for d in detector.detect(frame.image)]
+        pairs = sorted(((d.iou(t), i, j) for i, d in enumerate(detected)
+                        for j, t in enumerate(truths)), reverse=True)  # fmt: skip
+        used_d, used_t = set(), set()
+        for iou, i, j in pairs:
+            if iou >= MIN_IOU and i not in used_d and j not in used_t:
+                used_d.add(i)
+                used_t.add(j)
+        found, boxes, present = found + len(used_t), boxes + len(detected), present + len(truths)
+        on_crop += len(match_detections(detected, swimmers)[0])
+    source.close()
+    return {"recall": round(found / present, 4), "precision": round(found / max(boxes, 1), 4),
+            "recall_on_crop": round(on_crop / present, 4),
+            "precision_on_crop": round(on_crop / max(boxes, 1), 4)}  # fmt: skip
+
+
+class RecordingDaemon(Daemon):
+    """The daemon, noting after every frame where its announced tracks are and who they are
+    said to be (`Tracker.visible`): what a person watching the pool would check."""
+
+    def __init__(self, config: Config, seen: dict[int, list[TrackView]]) -> None:
+        super().__init__(config)
+        self.seen = seen
+
+    def _process(self, frame: Frame) -> None:
+        super()._process(frame)
+        self.seen[frame.index] = self.tracker.visible if self.tracker else []
+
+
+def identity(seen: dict[int, list[TrackView]], truth: dict) -> dict:
+    """Per visible swimmer and frame, the announced track on it (its box's centre on the
+    swimmer's pasted crop; the best IoU if several) and whether it names that swimmer; tracks
+    per visit counts the distinct tracks that were ever on a swimmer."""
+    right = covered = total = 0
+    tracks_on: dict[str, set[int]] = defaultdict(set)
+    for frame in truth["frames"]:
+        views = seen.get(frame["index"], [])
+        for swimmer in frame["swimmers"]:
+            total += 1
+            box = Box(*swimmer["box"])
+            on = [v for v in views if holds(swimmer["crop_box"], *v.box.center)]
+            if not on:
+                continue
+            track = max(on, key=lambda v: v.box.iou(box))
+            covered += 1
+            right += track.swimmer_id == swimmer["identity"]
+            tracks_on[swimmer["identity"]].add(track.track_id)
+    stays = visits(truth, round(2 * GLIDE_S * FPS), 1)
+    tracks = sum(len(ids) for ids in tracks_on.values())
+    return {
+        "visits": stays,
+        "tracks_on_swimmers": tracks,
+        "tracks_per_visit": round(tracks / stays, 2),
+        "swimmer_seconds_tracked": round(covered / total, 4),
+        "swimmer_seconds_right": round(right / total, 4),
+        "right_while_tracked": round(right / max(covered, 1), 4),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    base = parser.add_mutually_exclusive_group(required=True)
+    base.add_argument("--bundle", type=Path, help="a bundle (of the real crops) to enrol into")
+    base.add_argument("--train", action="store_true", help="train one on the session's start")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--seconds", type=int, default=120)
+    parser.add_argument("--glare", action="store_true", help="sun glare drifts over the water")
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args()
+    WORK.mkdir(parents=True, exist_ok=True)
+    start, rest = swimmers(args.data, WORK)
+    name = f"session_{args.seconds}s{'_glare' if args.glare else ''}"
+    video, truth = pool_video(rest, name, args.seconds * FPS, 11, args.glare)
+    pool = {"lane_lines": truth["lane_lines"], "water": truth["water"]}
+    sections = {"detector": DETECTOR, "pool": pool, "tracker": {"rejoin_frames": REJOIN}}
+    bundle = trained_bundle(start) if args.train else args.bundle
+    enrolled = enrol_from_camera(bundle, start, sections, args.glare)
+    seen: dict[int, list[TrackView]] = {}
+    daemon = measure(WORK / "bundle", video, WORK, sections,
+                     lambda config: RecordingDaemon(config, seen))  # fmt: skip
+    (WORK / "events.json").write_text(json.dumps(daemon["events"]))
+    results = {
+        "cpu": cpu_name(),
+        "base_bundle": "trained on the session's start" if args.train else str(args.bundle),
+        "scene": {"lanes": LANES, "per_lane": PER_LANE, "seconds": args.seconds,
+                  "glide_s": GLIDE_S, "perspective": PERSPECTIVE, "glare": args.glare,
+                  "swimmers": len(rest), "real_swimmers": len(later_frames(args.data))},
+        "enrolled_from_camera": enrolled,
+        "detection": detection(video, truth, PoolConfig(**pool)),
+        **identity(seen, truth),
+        "tracks_announced": len({e["track_id"] for e in daemon["events"]}),
+        "fps": daemon["fps"],
+        "stage_ms": daemon["stage_ms"],
+        "crops_per_frame": daemon.get("crops_per_frame"),
+        "embedded_per_frame": daemon.get("embedded_per_frame"),
+    }  # fmt: skip
+    args.out.write_text(json.dumps(results, indent=1) + "\n")
+    sys.stdout.write(json.dumps(results, indent=1) + f"\nwrote {args.out}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
