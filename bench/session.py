@@ -70,14 +70,14 @@ REJOIN = round(2 * GLIDE_S * FPS)  # tracker.rejoin_frames: a lost track waits o
 def swimmers(data: Path, work: Path) -> tuple[dict[str, list[Path]], dict[str, list[Path]]]:
     """The session's crop sequences: the start's (real earlier frames, synthetic first halves)
     and the rest's (real later frames, synthetic second halves)."""
-    count = LANES * PER_LANE - len(later_frames(data))
+    start, rest = earlier_frames(data), later_frames(data)
+    count = LANES * PER_LANE - len(rest)
     synthetic = work / "synthetic"
     if not synthetic.is_dir():
         generate_dataset(work / "raw", identities=count, frames=SYNTHETIC_FRAMES, seed=7)
         for folder in sorted((work / "raw").iterdir()):  # "s1".. beside the real "1"..
             folder.rename(work / "raw" / f"s{folder.name}")
         (work / "raw").rename(synthetic)
-    start, rest = earlier_frames(data), later_frames(data)
     for identity, crops in sequences_from_folder(synthetic).items():
         start[identity], rest[identity] = crops[: len(crops) // 2], crops[len(crops) // 2 :]
     return start, rest

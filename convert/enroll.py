@@ -89,9 +89,9 @@ def refit(
 
 def varied_rows(embeddings: np.ndarray, labels: list[str]) -> np.ndarray:
     """A mask of at most MAX_GALLERY_ROWS rows per swimmer, the most varied of its rows."""
-    held = np.zeros(len(labels), bool)
+    held, names = np.zeros(len(labels), bool), np.asarray(labels)
     for swimmer in set(labels):
-        rows = np.flatnonzero(np.asarray(labels) == swimmer)
+        rows = np.flatnonzero(names == swimmer)
         held[rows[farthest_points(embeddings[rows], MAX_GALLERY_ROWS)]] = True
     return held
 

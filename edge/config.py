@@ -49,7 +49,7 @@ class DetectorConfig:
     kind: Literal["water", "tflite"] = "water"
     lanes: int = 8  # lanes as vertical columns across the frame width; 0 = no lane splitting
     # A swimmer's width from above as a fraction of a lane's: sizes the "solid core" a blob needs
-    # to count as a swimmer. 0.5 fits one swimmer per lane; three to a lane need about 0.3.
+    # to count as a swimmer. 0.5 fits one swimmer per lane; three to a lane need about 0.2.
     swimmer_width: float = 0.5
     min_area_frac: float = 0.002  # blobs smaller than this fraction of the frame are splashes
     max_area_frac: float = 0.08  # blobs larger than this are reflections or the deck
@@ -107,9 +107,10 @@ class TrackerConfig:
     # every embed_interval-th frame only; a new or unsettled track, one whose answer changed
     # within the window and one back from a gap, on every frame. 1 = every crop, every frame.
     embed_interval: int = 5
-    # A named track unseen for more than max_missed frames waits this many more for its swimmer
-    # (a turn's glide under water): a new track in its lane named the same swimmer continues
-    # it, under its id. 0 = a lost track ends at max_missed.
+    # An announced track unseen for more than max_missed frames waits this many more for its
+    # swimmer (a turn's glide under water): a box its swimmer can have swum to, or else a new
+    # track in its lane named the same swimmer, continues it under its id. 0 = a lost track
+    # ends at max_missed. reid-collect never rejoins (edge/collect.py).
     rejoin_frames: int = 0
 
     @property

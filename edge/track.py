@@ -93,7 +93,7 @@ class TrackView:
     box: Box
 
 
-@dataclass
+@dataclass(eq=False)  # a track is itself: lists of tracks are searched by identity
 class _Track:
     box: Box
     last_seen: int
@@ -272,7 +272,7 @@ class Tracker:
                 iou = predicted.iou(box)
                 if iou >= self.cfg.min_iou and not waiting:
                     candidates.append((0, -iou, ti, di))
-                elif (distance := _reach(track, box, frame_index)) is not None:
+                elif (distance := _reach(track, predicted, box, frame_index)) is not None:
                     candidates.append((2 if waiting else 1, distance, ti, di))
         pairs: dict[int, _Track] = {}
         used: set[int] = set()
@@ -293,12 +293,12 @@ class Tracker:
         return abs(a.center[0] - b.center[0]) <= max(a.w, b.w)
 
 
-def _reach(track: _Track, box: Box, frame_index: int) -> float | None:
+def _reach(track: _Track, predicted: Box, box: Box, frame_index: int) -> float | None:
     """The distance from `track` to `box`, if the swimmer can have got there: within a box size
-    of its predicted or its last box, plus the way it swims in the frames since it was seen
+    of its `predicted` or its last box, plus the way it swims in the frames since it was seen
     (it may have turned at a wall, under water, and come back near where it went under)."""
     size = max(track.box.w, track.box.h)
-    distance = min(_distance(track.predicted(frame_index), box), _distance(track.box, box))
+    distance = min(_distance(predicted, box), _distance(track.box, box))
     swum = math.hypot(*track.velocity) * (frame_index - track.last_seen - 1)
     return distance if distance <= MAX_JUMP_BOXES * size + swum else None
 

@@ -198,7 +198,7 @@ def test_circle_swimming_keeps_right_within_the_lane(sequences):
 
 def test_a_faster_swimmer_pulls_out_passes_and_moves_back():
     pool = Pool(640, 720, lanes=2, per_lane=2, swimmer_height=200)
-    fast, slow = (Swimmer(name, (), 0, 0, speed, 0, 0.0, 0, 10_000)
+    fast, slow = (Swimmer(name, (), 0, speed, 0, 0.0, 0, 10_000)
                   for name, speed in (("fast", 4.0), ("slow", 2.0)))  # fmt: skip
     paths = swim_paths([fast, slow], pool, 1500, np.random.default_rng(0))
     side = SIDE * pool.lane_width

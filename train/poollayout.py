@@ -81,7 +81,6 @@ class Swimmer:
     identity: str
     crops: tuple[Path, ...]
     lane: int
-    slot: int  # its place among the lane's swimmers at the start
     speed: float
     first_crop: int
     wobble: float  # phase of the small sideways wobble
@@ -112,13 +111,12 @@ def plan_swimmers(sequences, pool: Pool, frames: int, rng, enter_leave: bool) ->
             raise DataError(f"identity {identity!r} has no crops")
         enter = int(rng.integers(0, max(1, frames // 3))) if enter_leave else 0
         leave = int(rng.integers(2 * frames // 3, frames)) if enter_leave else frames
-        lane, slot = slots[order[k]]
+        lane, _ = slots[order[k]]
         swimmers.append(
             Swimmer(
                 identity=identity,
                 crops=crops,
                 lane=lane,
-                slot=slot,
                 speed=float(rng.uniform(*SPEED_RANGE)),
                 first_crop=int(rng.integers(len(crops))),
                 wobble=float(rng.uniform(0, 2 * math.pi)),

@@ -14,8 +14,8 @@ are mostly not water (the deck at the pool's ends, a rope) are cleared too: a sw
 fills one. Darker pixels of the water's own hue (shadows, floor lines) count as water. A blob
 must also have a solid core (`CORE_FRAC` of the expected swimmer's width, `swimmer_width` of a
 lane): thin things such as rope remnants and spray go, while a swimmer's thin arms and legs
-stay attached to its body. Everything runs on
-a frame scaled down to `PROCESS_WIDTH` pixels, which keeps detection to a few ms on one core.
+stay attached to its body. Everything runs on a frame scaled down to `PROCESS_WIDTH` pixels,
+which keeps detection to a few ms on one core.
 
 `SsdDetector` runs a user-supplied TFLite detection model with the standard SSD outputs
 (boxes [1,N,4] as ymin,xmin,ymax,xmax in 0..1, classes [1,N], scores [1,N], count [1]).
