@@ -66,6 +66,7 @@ class Collector:
         self.detector = make_detector(config.detector, config.pool)
         self.tracker: Tracker | None = None  # made at the first frame, when its size is known
         self.live: LiveTracks | None = None
+        self.lanes: np.ndarray | None = None  # the lane map, with the tracker
         self.records: list[TrackRecord] = []
         self.frames = 0
 
@@ -78,7 +79,8 @@ class Collector:
             tracker = replace(self.config.tracker, rejoin_frames=0)
             self.tracker = Tracker(tracker, _nobody, pool.lane_of)
             self.live = LiveTracks(pool.lane_of, self.per_track)
-        crops = cut_crops(frame, self.detector.detect(frame.image), self.aspect)
+            self.lanes = pool.lane_map
+        crops = cut_crops(frame, self.detector.detect(frame.image), self.aspect, self.lanes)
         unnamed = np.zeros((len(crops), 1))  # tracks are linked by their boxes only
         self.tracker.update(frame.index, [Detection(c.box) for c in crops], unnamed)
         self.live.see(frame, crops, self.tracker.keys)

@@ -122,7 +122,7 @@ class Daemon:
         with self.timer.stage("detect"):
             detections = self.detector.detect(frame.image)
         with self.timer.stage("crop"):
-            crops = cut_crops(frame, detections, self.aspect)
+            crops = cut_crops(frame, detections, self.aspect, self.pool.lane_map)
         self.timer.counts["crops"] += len(crops)
 
         def describe(wanted: list[int]) -> np.ndarray:  # the crops the tracker's budget wants

@@ -8,12 +8,17 @@ of the first boundary or right of the last is in no lane (0). Without lines, `de
 equal columns across the whole frame are the boundaries, as before. The water is a polygon (the
 whole frame by default) less the ignore masks (deck, flags, a pace clock): the detector looks
 for swimmers only there.
+
+Ropes lie along the boundaries, `ROPE_HALF_FRAC` of a lane wide on each side: the detector
+clears them, and a crop keeps only its own lane's water (`lane_map`, edge/vision/crop.py).
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import cv2
 import numpy as np
@@ -23,6 +28,8 @@ from edge.types import Box, line_x
 
 Point = tuple[float, float]
 Line = tuple[Point, Point]
+
+ROPE_HALF_FRAC = 0.05  # a lane rope's half width, as a fraction of the lane width
 
 
 @dataclass(frozen=True)
@@ -82,6 +89,23 @@ class PoolGeometry:
             return 0.0
         left, right = (line_x(self.boundaries[i], y) for i in (0, -1))
         return abs(right - left) / self.lanes
+
+    @cached_property
+    def lane_map(self) -> np.ndarray | None:
+        """Each pixel's lane (uint8, 1 = leftmost), 0 outside every lane and on the ropes;
+        None without lanes. Made once per camera (the geometry is fixed)."""
+        if not self.boundaries:
+            return None
+        lanes = np.zeros((self.height, self.width), np.uint8)
+        top, bottom = 0.0, float(self.height)
+        for lane, (left, right) in enumerate(itertools.pairwise(self.boundaries), 1):
+            corners = [(line_x(left, top), top), (line_x(right, top), top),
+                       (line_x(right, bottom), bottom), (line_x(left, bottom), bottom)]  # fmt: skip
+            cv2.fillPoly(lanes, [np.round(corners).astype(np.int32)], lane)
+        rope = 2 * max(1, round(ROPE_HALF_FRAC * self.lane_width_at(self.height / 2)))
+        for start, end in self.segments(self.width, self.height):
+            cv2.line(lanes, start, end, 0, rope)
+        return lanes
 
     def water_mask(self, width: int, height: int) -> np.ndarray:
         """uint8 mask (255 = water to search) at `width` x `height`, e.g. the detector's scale."""

@@ -53,10 +53,11 @@ def take_snapshot(config: Config, out: Path) -> list[Seen]:
     bundle, identifier = checked_identifier(config.bundle)
     frame = first_frame(config)
     detections = make_detector(config.detector, config.pool).detect(frame.image)
-    crops = cut_crops(frame, detections, bundle.input_width / bundle.input_height)
-    predictions = identifier.identify([c.image for c in crops])
     height, width = frame.image.shape[:2]
     pool = geometry_of(config, width, height)
+    aspect = bundle.input_width / bundle.input_height
+    crops = cut_crops(frame, detections, aspect, pool.lane_map)
+    predictions = identifier.identify([c.image for c in crops])
     seen = [Seen(c.box, pool.lane_of(c.box), p) for c, p in zip(crops, predictions, strict=True)]
     picture = draw(frame.image, pool, seen)
     if not cv2.imwrite(str(out), picture):

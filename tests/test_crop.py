@@ -79,3 +79,22 @@ def test_empty_and_outside_boxes_give_no_crop() -> None:
 def test_aspect_must_be_positive() -> None:
     with pytest.raises(ValueError, match="aspect"):
         cut_crops(frame(), [], 0.0)
+
+
+def test_with_a_lane_map_a_crop_keeps_only_its_own_lane() -> None:
+    """A swimmer's window reaches over the rope into the next lane: the red floats there (and
+    the neighbour) become its own lane's water colour; a box on no lane is cut as it is."""
+    image = frame().image
+    image[:, 640:660] = (0, 0, 255)  # a red rope float line, BGR, in lane 2 and on the boundary
+    image[300:400, 590:610] = (0, 255, 255)  # the swimmer's yellow suit, lane 1
+    lanes = np.zeros((H, W), np.uint8)
+    lanes[:, :640], lanes[:, 650:] = 1, 2
+    swimmer, on_rope = Detection(Box(580, 300, 40, 100)), Detection(Box(640, 300, 20, 100))
+    plain, kept = cut_crops(Frame(0, 0.0, image), [swimmer, on_rope], ASPECT, lanes)
+    red = (255, 0, 0)  # RGB
+    assert not (plain.image == red).all(axis=-1).any()
+    assert (plain.image == (255, 255, 0)).all(axis=-1).any()  # the suit stays
+    assert (plain.image == (0, 0, 255)).all(axis=-1).mean() > 0.5  # the lane's water colour
+    assert (kept.image == red).all(axis=-1).any()
+    without = cut_crops(Frame(0, 0.0, image), [swimmer], ASPECT)[0]
+    assert (without.image == red).all(axis=-1).any()

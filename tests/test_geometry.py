@@ -66,3 +66,16 @@ def test_the_water_is_the_polygon_less_the_masks() -> None:
 
 def test_without_a_polygon_the_whole_frame_is_water() -> None:
     assert PoolGeometry.from_config(WIDTH, HEIGHT, 8).water_mask(32, 18).min() == 255
+
+
+def test_the_lane_map_numbers_lanes_and_leaves_out_ropes_and_the_outside() -> None:
+    pool = perspective()
+    lanes = pool.lane_map
+    assert lanes.shape == (HEIGHT, WIDTH)
+    for x, y in [(0.35, 0.02), (0.45, 0.02), (0.25, 0.98), (0.55, 0.98), (0.45, 0.5)]:
+        assert lanes[int(y * HEIGHT), int(x * WIDTH)] == pool.lane_at(x * WIDTH, y * HEIGHT) > 0
+    at_half = int(0.5 * HEIGHT)
+    rope = int((0.2 + 0.15 * 2) * WIDTH)  # boundary 2 crosses the middle height there
+    assert lanes[at_half, rope] == 0 and lanes[at_half, rope - 20] == 2
+    assert lanes[at_half, int(0.05 * WIDTH)] == 0  # left of the pool
+    assert PoolGeometry.from_config(WIDTH, HEIGHT, 0).lane_map is None

@@ -5,6 +5,12 @@ them. A detector's box is tight, so each box is grown by `MARGIN` and then widen
 heightened (never shrunk) to the model's width/height aspect; the embedder's resize then does
 not squash the swimmer. Near a frame edge the window is slid inwards rather than cut, keeping
 the aspect; only a window larger than the frame is clipped.
+
+When the lanes are known (`PoolGeometry.lane_map`), a crop keeps only its own lane: every pixel
+of another lane or on a rope becomes the median colour of its lane's water. At real
+proportions (three swimmers to a 2.5 m lane, a pole camera) a portrait window around a swimmer
+reaches over the rope, and the rope's floats are red, navy and white: a cap's and a suit's
+colours, in a different place in every crop.
 """
 
 from __future__ import annotations
@@ -12,10 +18,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import cv2
+import numpy as np
 
 from edge.types import Box, Crop, Detection, Frame
 
 MARGIN = 0.15  # grow each side of a box by this fraction of its size before fixing the aspect
+FILL_STEP = 3  # the fill colour is the median of every 3rd pixel of the lane each way
 
 
 def crop_window(box: Box, aspect: float, width: int, height: int) -> Box:
@@ -40,8 +48,14 @@ def _slide(start: float, size: float, limit: int) -> float:
     return min(max(start, 0.0), limit - size)
 
 
-def cut_crops(frame: Frame, detections: Sequence[Detection], aspect: float) -> list[Crop]:
-    """RGB crops for the detections with a non-empty box.
+def cut_crops(
+    frame: Frame,
+    detections: Sequence[Detection],
+    aspect: float,
+    lanes: np.ndarray | None = None,
+) -> list[Crop]:
+    """RGB crops for the detections with a non-empty box; with the frame's `lanes` map, each
+    cut down to the lane of its box's centre.
 
     `Crop.box` is the detection's own box (not the grown window), so the caller can tell which
     detections were cropped: a zero-area or fully out-of-frame box gives no crop.
@@ -56,6 +70,26 @@ def cut_crops(frame: Frame, detections: Sequence[Detection], aspect: float) -> l
             continue
         window = crop_window(box, aspect, width, height)
         patch = frame.image[window.y : window.y + window.h, window.x : window.x + window.w]
+        if lanes is not None:
+            x, y = (int(v) for v in box.center)
+            lane = lanes[min(max(y, 0), height - 1), min(max(x, 0), width - 1)]
+            patch = own_lane(patch, lanes[window.y : window.y + window.h,
+                                          window.x : window.x + window.w], lane)  # fmt: skip
         image = cv2.cvtColor(patch, cv2.COLOR_BGR2RGB)
         crops.append(Crop(frame_index=frame.index, box=box, image=image))
     return crops
+
+
+def own_lane(patch: np.ndarray, lanes: np.ndarray, lane: int) -> np.ndarray:
+    """`patch` with every pixel outside `lane` (per its `lanes` map) in the lane's median
+    colour; unchanged when the box's centre is on no lane (a rope, the deck)."""
+    inside = lanes == lane
+    if lane == 0 or inside.all():
+        return patch
+    step = slice(None, None, FILL_STEP)
+    sample = patch[step, step][inside[step, step]]
+    if not len(sample):
+        return patch
+    out = patch.copy()
+    out[~inside] = np.median(sample, axis=0).astype(np.uint8)
+    return out

@@ -32,7 +32,7 @@ import numpy as np
 
 from edge.config import DetectorConfig, PoolConfig, check_section
 from edge.errors import ConfigError, ModelError
-from edge.geometry import pool_geometry
+from edge.geometry import ROPE_HALF_FRAC, pool_geometry
 from edge.types import Box, Detection
 from edge.vision.runtime import make_interpreter
 
@@ -42,7 +42,6 @@ PROCESS_WIDTH = 320  # frames are segmented at this width: 16x fewer pixels than
 BLUR_SIGMA = 1.0  # (processing pixels) evens out water ripples and JPEG noise
 REFERENCE_STEP = 3  # the water colour is the median of every 3rd pixel each way
 NOMINAL_LANES = 8  # sizes the morphology when lane-aware splitting is off (lanes = 0)
-ROPE_HALF_FRAC = 0.05  # band cleared each side of a lane boundary, as a fraction of lane width
 CORE_FRAC = 0.32  # a blob needs a solid square this fraction of a swimmer's width to count
 # Closing kernel (processing pixels, width x height): fills a swimmer's water-coloured holes
 # and joins body parts split along the lane (a blue suit between cap and legs).
