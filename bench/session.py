@@ -44,7 +44,7 @@ sys.path.insert(0, str(REPO))
 
 from demo.naming import collected_tracks, read_index, visits, write_names  # noqa: E402
 from demo.run import collect_camera, earlier_frames, later_frames, run  # noqa: E402
-from demo.score import holds, match_detections  # noqa: E402
+from demo.score import match_detections, pair_boxes  # noqa: E402
 from edge.config import Config, DetectorConfig, PoolConfig, SourceConfig  # noqa: E402
 from edge.daemon import Daemon  # noqa: E402
 from edge.sources import open_source  # noqa: E402
@@ -62,7 +62,7 @@ GLIDE_S = 1.0  # unseen after every push-off
 PERSPECTIVE = 0.4
 SYNTHETIC_FRAMES = 80  # the first half swims at the start (enrolled), the second half after
 START_S = 30  # the session's start, collected and enrolled
-DETECTOR = {"swimmer_width": 0.2, "min_area_frac": 0.0005}  # three to a lane, far ones small
+DETECTOR = {"swimmer_width": 0.2, "min_area_frac": 0.0002}  # three to a lane; far ones 0.0004
 MIN_IOU = 0.5
 REJOIN = round(2 * GLIDE_S * FPS)  # tracker.rejoin_frames: a lost track waits out the glide
 
@@ -167,19 +167,15 @@ class RecordingDaemon(Daemon):
 
 def identity(seen: dict[int, list[TrackView]], truth: dict) -> dict:
     """Per visible swimmer and frame, the announced track on it (its box's centre on the
-    swimmer's pasted crop; the best IoU if several) and whether it names that swimmer; tracks
-    per visit counts the distinct tracks that were ever on a swimmer."""
+    swimmer's pasted crop, one swimmer per track: demo.score.pair_boxes) and whether it names
+    that swimmer; tracks per visit counts the distinct tracks that were ever on a swimmer."""
     right = covered = total = 0
     tracks_on: dict[str, set[int]] = defaultdict(set)
     for frame in truth["frames"]:
         views = seen.get(frame["index"], [])
-        for swimmer in frame["swimmers"]:
-            total += 1
-            box = Box(*swimmer["box"])
-            on = [v for v in views if holds(swimmer["crop_box"], *v.box.center)]
-            if not on:
-                continue
-            track = max(on, key=lambda v: v.box.iou(box))
+        total += len(frame["swimmers"])
+        for i, swimmer in pair_boxes([v.box for v in views], frame["swimmers"]):
+            track = views[i]
             covered += 1
             right += track.swimmer_id == swimmer["identity"]
             tracks_on[swimmer["identity"]].add(track.track_id)

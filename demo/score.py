@@ -60,19 +60,35 @@ def score_tracks(events: list[dict], truth: dict, enrolled: set[str] | None = No
 
 
 def match_detections(boxes: list[Box], swimmers: list[dict]) -> tuple[list[tuple[Box, dict]], int]:
-    """Each detected box paired with the truth swimmer whose pasted crop holds its centre (one
-    box per swimmer, first come), and how many boxes fell on no free swimmer. Missed swimmers
-    are those left unpaired."""
-    free, pairs, wrong = list(swimmers), [], 0
-    for box in boxes:
+    """Each detected box paired with a truth swimmer (`pair_boxes`), and how many boxes fell on
+    no free swimmer. Missed swimmers are those left unpaired."""
+    pairs = pair_boxes(boxes, swimmers)
+    return [(boxes[i], swimmer) for i, swimmer in pairs], len(boxes) - len(pairs)
+
+
+def pair_boxes(boxes: list[Box], swimmers: list[dict]) -> list[tuple[int, dict]]:
+    """One-to-one (box index, truth swimmer) pairs: a box may go to a swimmer whose pasted crop
+    holds its centre, best first (the most overlap with the swimmer's own box, then the nearest
+    centre). Pasted crops are generous and overlap where swimmers are close, so a box is one
+    swimmer's at most, and a swimmer's only box is never taken by a neighbour's first."""
+    ranked = []
+    for i, box in enumerate(boxes):
         x, y = box.center
-        inside = [s for s in free if holds(s["crop_box"], x, y)]
-        if inside:
-            free.remove(inside[0])
-            pairs.append((box, inside[0]))
-        else:
-            wrong += 1
-    return pairs, wrong
+        for j, swimmer in enumerate(swimmers):
+            if holds(swimmer["crop_box"], x, y):
+                body = Box(*swimmer["box"])
+                ranked.append((-box.iou(body), _distance(box.center, body.center), i, j))
+    pairs, used_boxes, used_swimmers = [], set(), set()
+    for _, _, i, j in sorted(ranked):
+        if i not in used_boxes and j not in used_swimmers:
+            used_boxes.add(i)
+            used_swimmers.add(j)
+            pairs.append((i, swimmers[j]))
+    return pairs
+
+
+def _distance(a: tuple[float, float], b: tuple[float, float]) -> float:
+    return ((a[0] - b[0]) ** 2 + (a[1] - b[1]) ** 2) ** 0.5
 
 
 def holds(box: list[int], x: float, y: float) -> bool:
