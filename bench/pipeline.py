@@ -107,7 +107,7 @@ def budget(bundle: Path, frames: int, folder: Path) -> list[dict]:
         video = simulate_pool(chosen, folder / f"in_view_{count}.avi", folder / "t.json", frames,
                               lanes=LANES, max_per_lane=per_lane)  # fmt: skip
         # Three to a lane are narrow (a fifth of a lane wide) and small: the detector is told so.
-        detector = {"swimmer_width": 0.2, "min_area_frac": 0.0005} if per_lane > 1 else {}
+        detector = {"swimmer_width": 0.2, "min_area_frac": 0.0002} if per_lane > 1 else {}
         for interval in (1, TrackerConfig().embed_interval):
             sections = {"tracker": {"embed_interval": interval}, "detector": detector}
             got = measure(bundle, video, folder, sections)
