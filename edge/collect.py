@@ -80,7 +80,8 @@ class Collector:
             self.tracker = Tracker(tracker, _nobody, pool.lane_of)
             self.live = LiveTracks(pool.lane_of, self.per_track)
             self.lanes = pool.lane_map
-        crops = cut_crops(frame, self.detector.detect(frame.image), self.aspect, self.lanes)
+        detections = self.tracker.separate(self.detector.detect(frame.image), frame.index)
+        crops = cut_crops(frame, detections, self.aspect, self.lanes)
         unnamed = np.zeros((len(crops), 1))  # tracks are linked by their boxes only
         self.tracker.update(frame.index, [Detection(c.box) for c in crops], unnamed)
         self.live.see(frame, crops, self.tracker.keys)

@@ -119,8 +119,8 @@ class Daemon:
             if self.config.unknown_crops.enabled:
                 self.unknown = UnknownCrops(self.config.unknown_crops, self.config.device.state_dir,
                                             self.pool, self.config.tracker.patience)  # fmt: skip
-        with self.timer.stage("detect"):
-            detections = self.detector.detect(frame.image)
+        with self.timer.stage("detect"):  # two swimmers in one blob: cut where the tracks are
+            detections = self.tracker.separate(self.detector.detect(frame.image), frame.index)
         with self.timer.stage("crop"):
             crops = cut_crops(frame, detections, self.aspect, self.pool.lane_map)
         self.timer.counts["crops"] += len(crops)

@@ -333,3 +333,47 @@ def test_visible_lists_the_announced_tracks_of_the_last_frame() -> None:
     assert [v.track_id for v in t.visible] == [2]
     run(t, [[]], start=4)
     assert t.visible == []
+
+
+def follow_two(t: Tracker, gap: int, side_by_side: bool = False) -> None:
+    """A (ahead) and B swimming down one lane, `gap` px apart (or side by side), 6 frames."""
+    for i in range(6):
+        y = 100 + 4 * i
+        if side_by_side:
+            frame = [
+                (Detection(Box(60, y, 40, 100)), "A"),
+                (Detection(Box(100 + gap, y, 40, 100)), "B"),
+            ]
+        else:
+            frame = [(Detection(Box(60, y + 100 + gap, 40, 100)), "A"), (at(60, y), "B")]
+        run(t, [frame], start=i)
+
+
+@pytest.mark.parametrize(("side_by_side", "cut"), [(False, 228), (True, 105)])
+def test_one_blob_holding_two_tracks_is_cut_between_them(side_by_side: bool, cut: int) -> None:
+    """One close behind the other, or side by side: the detector sees one blob. It is cut half
+    way between where the two tracks are predicted (centres 173 and 283 down the lane at the
+    velocity learnt; 80 and 130 across), and each track continues on its part."""
+    t = tracker()
+    follow_two(t, gap=10, side_by_side=side_by_side)
+    keys = list(t.keys)
+    blob = Box(60, 124, 90, 100) if side_by_side else Box(60, 124, 40, 210)
+    parts = [d.box for d in t.separate([Detection(blob)], 6)]
+    if side_by_side:
+        assert parts == [Box(60, 124, cut - 60, 100), Box(cut, 124, 150 - cut, 100)]
+    else:
+        assert parts == [Box(60, 124, 40, cut - 124), Box(60, cut, 40, 334 - cut)]
+    who = [looks("A"), looks("B")] if side_by_side else [looks("B"), looks("A")]
+    t.update(6, [Detection(p) for p in parts], np.array(who))
+    assert sorted(t.keys) == sorted(keys)
+
+
+def test_a_box_one_swimmer_long_is_not_cut() -> None:
+    """Two tracks predicted inside a box of one swimmer's size: a duplicate, not two swimmers."""
+    t = tracker()
+    follow_two(t, gap=-60)  # A's box overlaps B's by 60 of 100 px
+    blob = Box(60, 124, 40, 110)
+    assert [d.box for d in t.separate([Detection(blob)], 6)] == [blob]
+    assert [d.box for d in t.separate([Detection(Box(500, 100, 40, 100))], 6)] == [
+        Box(500, 100, 40, 100)
+    ]
