@@ -29,9 +29,9 @@ the track's last box; when lanes are known, edge/geometry.py; otherwise, in a bo
 box width away sideways).
 
 Swimmers close behind or beside each other are one blob to the water detector. Before a frame
-is matched, `separate` cuts a box that holds the predicted centres of two or more tracks, and is
-about as long as their boxes together, half way between them: each track goes on with its own
-part and its own crop (on the club session, the tracks' purity went from 0.83 to 0.91).
+is matched, `separate` cuts a box that holds the predicted centres of two or more tracks seen
+apart before, and is about as long as their boxes together, half way between them: each track
+goes on with its own part and its own crop.
 
 A swimmer turning at a wall glides under water for a second or two and comes back on the other
 side of the lane, heading the other way: no motion model predicts that. With `rejoin_frames`,
@@ -72,6 +72,10 @@ VELOCITY_WEIGHT = 0.3
 # their lengths together (along its longer side): a box about one swimmer long that two tracks
 # follow is one swimmer with a duplicate track.
 SEPARATE_SHARE = 0.8
+# ...and only tracks seen apart, each on a box of its own, for this many frames are cut for: a
+# swimmer whose blob falls in two for a frame (a kick, a splash) starts a second track, and
+# cutting for it would keep the swimmer in two halves from then on.
+SEPARATE_AFTER = 15
 
 # Names the tracks whose mean descriptors are the rows, given whom each holds now:
 # edge.vision.identify.Identifier.name_tracks.
@@ -113,6 +117,7 @@ class _Track:
     described: int = -1  # the frame of its last descriptor
     changed: int = 0  # the frame its answer last changed (announced, updated)
     velocity: tuple[float, float] = (0.0, 0.0)  # of the box centre, px per frame
+    apart: int = 0  # frames it was seen on a box of its own (not a part `separate` cut)
 
     def mean(self) -> np.ndarray:
         return np.mean(self.descriptors, axis=0)
@@ -150,6 +155,7 @@ class Tracker:
         self._now = -1  # the last frame fed
         self._ids = itertools.count(1)
         self._keys = itertools.count(1)
+        self._parts: set[Box] = set()  # the boxes `separate` cut this frame
         # Per detection of the last update, the key of the track it joined: what reid-collect
         # files each crop under, announced or not yet.
         self.keys: list[int] = []
@@ -183,6 +189,8 @@ class Tracker:
             tracks[det_index].described = frame_index
         for detection, track in zip(detections, tracks, strict=True):
             track.see(detection.box, frame_index)
+            track.apart += detection.box not in self._parts
+        self._parts = set()
         self.keys = [t.key for t in tracks]
         settled = [t for t in self._tracks if len(t.descriptors) >= self.cfg.settle_crops]
         if settled and (wanted or changes):  # no new crop and no track gone: answers stand
@@ -193,17 +201,19 @@ class Tracker:
         return changes
 
     def separate(self, detections: Sequence[Detection], frame_index: int) -> list[Detection]:
-        """`detections` with every box that holds two or more live tracks' predicted centres,
-        and is about as long as those tracks' boxes together, cut in that many parts half way
-        between the centres (across the way they lie: one behind the other, or side by side).
-        Two swimmers close together are one blob, and one box for two tracks loses one of them
-        and gives the other a crop of both."""
+        """`detections` with every box that holds the predicted centres of two or more live
+        tracks (seen apart for SEPARATE_AFTER frames), and is about as long as their boxes
+        together, cut in that many parts half way between the centres (across the way they
+        lie: one behind the other, or side by side). Two swimmers close together are one blob,
+        and one box for two tracks loses one of them and gives the other a crop of both."""
         out = []
         for detection in detections:
             box = detection.box
-            inside = [p for t in self._tracks
-                      if box.contains(*(p := t.predicted(frame_index)).center)]  # fmt: skip
+            inside = [p for t in self._tracks if t.apart >= SEPARATE_AFTER
+                      and box.contains(*(p := t.predicted(frame_index)).center)]  # fmt: skip
             parts = _cut(box, inside) if len(inside) > 1 else [box]
+            if len(parts) > 1:
+                self._parts.update(parts)
             out.extend(Detection(part, detection.score) for part in parts)
         return out
 

@@ -11,7 +11,7 @@ import pytest
 from edge.config import TrackerConfig
 from edge.errors import ConfigError
 from edge.identity import name_tracks
-from edge.track import TrackChange, Tracker
+from edge.track import SEPARATE_AFTER, TrackChange, Tracker
 from edge.types import Box, Detection
 
 CFG = TrackerConfig(max_missed=3, min_iou=0.1, identity_window=5, settle_crops=3)
@@ -336,8 +336,9 @@ def test_visible_lists_the_announced_tracks_of_the_last_frame() -> None:
 
 
 def follow_two(t: Tracker, gap: int, side_by_side: bool = False) -> None:
-    """A (ahead) and B swimming down one lane, `gap` px apart (or side by side), 6 frames."""
-    for i in range(6):
+    """A (ahead) and B swimming down one lane, `gap` px apart (or side by side), long enough
+    to be told apart (SEPARATE_AFTER frames)."""
+    for i in range(FOLLOWED):
         y = 100 + 4 * i
         if side_by_side:
             frame = [
@@ -349,22 +350,25 @@ def follow_two(t: Tracker, gap: int, side_by_side: bool = False) -> None:
         run(t, [frame], start=i)
 
 
-@pytest.mark.parametrize(("side_by_side", "cut"), [(False, 228), (True, 105)])
+FOLLOWED = SEPARATE_AFTER + 1
+
+
+@pytest.mark.parametrize(("side_by_side", "cut"), [(False, 269), (True, 105)])
 def test_one_blob_holding_two_tracks_is_cut_between_them(side_by_side: bool, cut: int) -> None:
     """One close behind the other, or side by side: the detector sees one blob. It is cut half
-    way between where the two tracks are predicted (centres 173 and 283 down the lane at the
+    way between where the two tracks are predicted (centres 214 and 324 down the lane at the
     velocity learnt; 80 and 130 across), and each track continues on its part."""
     t = tracker()
     follow_two(t, gap=10, side_by_side=side_by_side)
     keys = list(t.keys)
-    blob = Box(60, 124, 90, 100) if side_by_side else Box(60, 124, 40, 210)
-    parts = [d.box for d in t.separate([Detection(blob)], 6)]
+    blob = Box(60, 164, 90, 100) if side_by_side else Box(60, 164, 40, 210)
+    parts = [d.box for d in t.separate([Detection(blob)], FOLLOWED)]
     if side_by_side:
-        assert parts == [Box(60, 124, cut - 60, 100), Box(cut, 124, 150 - cut, 100)]
+        assert parts == [Box(60, 164, cut - 60, 100), Box(cut, 164, 150 - cut, 100)]
     else:
-        assert parts == [Box(60, 124, 40, cut - 124), Box(60, cut, 40, 334 - cut)]
+        assert parts == [Box(60, 164, 40, cut - 164), Box(60, cut, 40, 374 - cut)]
     who = [looks("A"), looks("B")] if side_by_side else [looks("B"), looks("A")]
-    t.update(6, [Detection(p) for p in parts], np.array(who))
+    t.update(FOLLOWED, [Detection(p) for p in parts], np.array(who))
     assert sorted(t.keys) == sorted(keys)
 
 
@@ -372,8 +376,19 @@ def test_a_box_one_swimmer_long_is_not_cut() -> None:
     """Two tracks predicted inside a box of one swimmer's size: a duplicate, not two swimmers."""
     t = tracker()
     follow_two(t, gap=-60)  # A's box overlaps B's by 60 of 100 px
-    blob = Box(60, 124, 40, 110)
-    assert [d.box for d in t.separate([Detection(blob)], 6)] == [blob]
-    assert [d.box for d in t.separate([Detection(Box(500, 100, 40, 100))], 6)] == [
+    blob = Box(60, 164, 40, 110)
+    assert [d.box for d in t.separate([Detection(blob)], FOLLOWED)] == [blob]
+    assert [d.box for d in t.separate([Detection(Box(500, 100, 40, 100))], FOLLOWED)] == [
         Box(500, 100, 40, 100)
     ]
+
+
+def test_a_swimmer_whose_blob_fell_in_two_for_a_moment_is_not_cut() -> None:
+    """A kick splits one swimmer's blob for a few frames: a second track starts, but the whole
+    swimmer's box is not cut for it (nor kept in halves after)."""
+    t = tracker()
+    run(t, [[(at(60, 100 + 4 * i), "A")] for i in range(20)])
+    head, legs = Detection(Box(60, 180, 40, 40)), Detection(Box(60, 230, 40, 50))
+    run(t, [[(head, "A"), (legs, "A")]] * 3, start=20)
+    whole = Box(60, 192, 40, 100)
+    assert [d.box for d in t.separate([Detection(whole)], 23)] == [whole]
