@@ -12,8 +12,8 @@ named by the truth, reid-enroll --names on BUNDLE (a bundle of the real crops), 
 the real swimmers' later frames and the synthetic ones' second halves. The videos are made once
 (seeded) and kept in bench/work/session; delete that folder after changing the simulator. The
 daemon runs as in bench/pipeline.py (one thread, a local Mosquitto, its own stats) with the
-session's [pool] geometry, `detector.swimmer_width` 0.2 and `tracker.rejoin_frames` 50 (twice
-the glide). The events go to bench/work/session/events.json.
+session's [pool] geometry, `detector.swimmer_width` 0.2 and `min_area_frac` 0.0002, and
+`tracker.rejoin_frames` 50 (twice the glide). The events go to bench/work/session/events.json.
 
 Figures, against the simulator's truth:
 - detection: recall and precision at IoU >= 0.5 with the truth boxes (the daemon's detector
@@ -33,7 +33,7 @@ import argparse
 import json
 import shutil
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 from machine import cpu_name
@@ -127,12 +127,14 @@ def enrol_from_camera(base: Path, sequences: dict, sections: dict, glare: bool) 
 
 def detection(video: Path, truth: dict, pool: PoolConfig) -> dict:
     """Recall and precision at IoU >= MIN_IOU with the truth boxes, each matched once (best IoU
-    first); and, looser, with a detection's centre on a swimmer's pasted crop (demo.score): the
-    truth box is where a crop stands out from its water, and often leaves out the faint legs
-    and arms a detection keeps."""
+    first), the recall also for the real and the synthetic swimmers apart; and, looser, with a
+    detection's centre on a swimmer's pasted crop (demo.score). The truth box is where a crop
+    stands out from its own water (train/poolpaint.py): for a real crop, that takes in the
+    dark floor line of the pool it was filmed in, and the detector (rightly) does not."""
     detector = make_detector(DetectorConfig(lanes=LANES, **DETECTOR), pool)
     source = open_source(SourceConfig(kind="video", uri=str(video)))
-    found = on_crop = boxes = present = 0
+    on_crop = boxes = 0
+    found, present = Counter(), Counter()  # by origin: the real crops' swimmers or synthetic
     while (frame := source.read(1.0)) is not None:
         swimmers = truth["frames"][frame.index]["swimmers"]
         truths = [Box(*s["box"]) for s in swimmers]
@@ -144,11 +146,17 @@ def detection(video: Path, truth: dict, pool: PoolConfig) -> dict:
             if iou >= MIN_IOU and i not in used_d and j not in used_t:
                 used_d.add(i)
                 used_t.add(j)
-        found, boxes, present = found + len(used_t), boxes + len(detected), present + len(truths)
+        for j, swimmer in enumerate(swimmers):
+            origin = "synthetic" if swimmer["identity"].startswith("s") else "real"
+            present[origin] += 1
+            found[origin] += j in used_t
+        boxes += len(detected)
         on_crop += len(match_detections(detected, swimmers)[0])
     source.close()
-    return {"recall": round(found / present, 4), "precision": round(found / max(boxes, 1), 4),
-            "recall_on_crop": round(on_crop / present, 4),
+    total, right = present.total(), found.total()
+    return {"recall": round(right / total, 4), "precision": round(right / max(boxes, 1), 4),
+            **{f"recall_{o}": round(found[o] / present[o], 4) for o in sorted(present)},
+            "recall_on_crop": round(on_crop / total, 4),
             "precision_on_crop": round(on_crop / max(boxes, 1), 4)}  # fmt: skip
 
 
