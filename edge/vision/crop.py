@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 
 from edge.types import Box, Crop, Detection, Frame
+from edge.vision.colour import channel_medians
 
 MARGIN = 0.15  # grow each side of a box by this fraction of its size before fixing the aspect
 FILL_STEP = 3  # the fill colour is the median of every 3rd pixel of the lane each way
@@ -83,13 +84,14 @@ def cut_crops(
 def own_lane(patch: np.ndarray, lanes: np.ndarray, lane: int) -> np.ndarray:
     """`patch` with every pixel outside `lane` (per its `lanes` map) in the lane's median
     colour; unchanged when the box's centre is on no lane (a rope, the deck)."""
-    inside = lanes == lane
-    if lane == 0 or inside.all():
+    inside = cv2.compare(lanes, int(lane), cv2.CMP_EQ)  # 255 in the lane
+    kept = cv2.countNonZero(inside)
+    if lane == 0 or kept in (0, inside.size):
         return patch
     step = slice(None, None, FILL_STEP)
-    sample = patch[step, step][inside[step, step]]
+    sample = patch[step, step][inside[step, step] > 0]
     if not len(sample):
         return patch
-    out = patch.copy()
-    out[~inside] = np.median(sample, axis=0).astype(np.uint8)
-    return out
+    out = np.empty_like(patch)
+    out[:] = channel_medians(sample).astype(np.uint8)
+    return cv2.copyTo(patch, inside, out)
