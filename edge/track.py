@@ -207,10 +207,10 @@ class Tracker:
         lie: one behind the other, or side by side). Two swimmers close together are one blob,
         and one box for two tracks loses one of them and gives the other a crop of both."""
         out = []
+        apart = [t.predicted(frame_index) for t in self._tracks if t.apart >= SEPARATE_AFTER]
         for detection in detections:
             box = detection.box
-            inside = [p for t in self._tracks if t.apart >= SEPARATE_AFTER
-                      and box.contains(*(p := t.predicted(frame_index)).center)]  # fmt: skip
+            inside = [p for p in apart if box.contains(*p.center)]
             parts = _cut(box, inside) if len(inside) > 1 else [box]
             if len(parts) > 1:
                 self._parts.update(parts)
