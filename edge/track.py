@@ -69,8 +69,8 @@ MAX_JUMP_BOXES = 1.0  # a centroid match may move at most this many box sizes fr
 # pace shows within 5 frames.
 VELOCITY_WEIGHT = 0.3
 # A box holding two tracks' predicted centres is two swimmers when it is at least this share of
-# their lengths together (along its longer side): a box about one swimmer long that two tracks
-# follow is one swimmer with a duplicate track.
+# their boxes' lengths together (along the way the centres lie): a box about one swimmer long
+# that two tracks follow is one swimmer with a duplicate track.
 SEPARATE_SHARE = 0.8
 # ...and only tracks seen apart, each on a box of its own, for this many frames are cut for: a
 # swimmer whose blob falls in two for a frame (a kick, a splash) starts a second track, and

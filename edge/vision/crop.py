@@ -83,9 +83,10 @@ def cut_crops(
 def own_lane(patch: np.ndarray, lanes: np.ndarray, lane: int) -> np.ndarray:
     """`patch` with every pixel outside `lane` (per its `lanes` map) in the lane's median
     colour; unchanged when the box's centre is on no lane (a rope, the deck)."""
+    if lane == 0:
+        return patch
     inside = cv2.compare(lanes, int(lane), cv2.CMP_EQ)  # 255 in the lane
-    kept = cv2.countNonZero(inside)
-    if lane == 0 or kept in (0, inside.size):
+    if cv2.countNonZero(inside) in (0, inside.size):
         return patch
     step = slice(None, None, FILL_STEP)
     sample = patch[step, step][inside[step, step] > 0]
