@@ -8,6 +8,7 @@ does not know is "unknown" (None).
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
@@ -77,7 +78,7 @@ def pair_boxes(boxes: list[Box], swimmers: list[dict]) -> list[tuple[int, dict]]
         for j, swimmer in enumerate(swimmers):
             if holds(swimmer["crop_box"], x, y):
                 body = Box(*swimmer["box"])
-                ranked.append((-box.iou(body), _distance(box.center, body.center), i, j))
+                ranked.append((-box.iou(body), math.dist(box.center, body.center), i, j))
     pairs, used_boxes, used_swimmers = [], set(), set()
     for _, _, i, j in sorted(ranked):
         if i not in used_boxes and j not in used_swimmers:
@@ -87,10 +88,6 @@ def pair_boxes(boxes: list[Box], swimmers: list[dict]) -> list[tuple[int, dict]]
     return pairs
 
 
-def _distance(a: tuple[float, float], b: tuple[float, float]) -> float:
-    return ((a[0] - b[0]) ** 2 + (a[1] - b[1]) ** 2) ** 0.5
-
-
 def holds(box: list[int], x: float, y: float) -> bool:
     """Whether the point lies in the [x, y, w, h] box (a truth swimmer's pasted crop)."""
-    return box[0] <= x < box[0] + box[2] and box[1] <= y < box[1] + box[3]
+    return Box(*box).contains(x, y)

@@ -90,6 +90,12 @@ class PoolGeometry:
         left, right = (line_x(self.boundaries[i], y) for i in (0, -1))
         return abs(right - left) / self.lanes
 
+    @property
+    def rope_width(self) -> int:
+        """Pixels across a rope (ROPE_HALF_FRAC of a lane each side of its line, at least 1),
+        at mid-height: what the detector clears and a crop leaves out."""
+        return 2 * max(1, round(ROPE_HALF_FRAC * self.lane_width_at(self.height / 2)))
+
     @cached_property
     def lane_map(self) -> np.ndarray | None:
         """Each pixel's lane (uint8, 1 = leftmost), 0 outside every lane and on the ropes;
@@ -102,9 +108,8 @@ class PoolGeometry:
             corners = [(line_x(left, top), top), (line_x(right, top), top),
                        (line_x(right, bottom), bottom), (line_x(left, bottom), bottom)]  # fmt: skip
             cv2.fillPoly(lanes, [np.round(corners).astype(np.int32)], lane)
-        rope = 2 * max(1, round(ROPE_HALF_FRAC * self.lane_width_at(self.height / 2)))
         for start, end in self.segments(self.width, self.height):
-            cv2.line(lanes, start, end, 0, rope)
+            cv2.line(lanes, start, end, 0, self.rope_width)
         return lanes
 
     def water_mask(self, width: int, height: int) -> np.ndarray:

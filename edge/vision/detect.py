@@ -32,7 +32,7 @@ import numpy as np
 
 from edge.config import DetectorConfig, PoolConfig, check_section
 from edge.errors import ConfigError, ModelError
-from edge.geometry import ROPE_HALF_FRAC, pool_geometry
+from edge.geometry import pool_geometry
 from edge.types import Box, Detection
 from edge.vision.runtime import make_interpreter
 
@@ -138,9 +138,8 @@ class WaterDetector:
             pool = pool_geometry(self.cfg.lanes, self.pool, width, height)
             lane = pool.lane_width_at(height / 2)
             everywhere = not self.pool.water and not self.pool.masks
-            rope = 2 * max(1, round(ROPE_HALF_FRAC * lane))
             self._scene = _Scene((height, width), pool.water_mask(width, height), everywhere,
-                                 pool.segments(width, height), rope, lane)  # fmt: skip
+                                 pool.segments(width, height), pool.rope_width, lane)  # fmt: skip
         return self._scene
 
     def water_colour(self, hsv: np.ndarray, where: np.ndarray | None = None) -> np.ndarray | None:
