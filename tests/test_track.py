@@ -310,6 +310,23 @@ def test_a_swimmer_back_far_away_is_rejoined_by_its_name() -> None:
     ]
 
 
+def test_lane_mates_back_from_a_turn_are_told_apart_by_their_look() -> None:
+    """A and B go under at the wall side by side and come back each where the other went under:
+    by distance their tracks would swap; by look each continues its own, and nothing changes."""
+    t = tracker(replace(CFG, rejoin_frames=30), lane_width=320)
+    down = [[(at(60, 400 + 6 * i), "A"), (at(200, 400 + 6 * i), "B")] for i in range(10)]
+    back = [[(at(200, 440 - 6 * i), "A"), (at(60, 440 - 6 * i), "B")] for i in range(10)]
+    changes = run(t, down + [[]] * 20 + back)
+    assert [(c.type, c.track_id, c.swimmer_id) for _, c in changes] == [
+        ("new", 1, "A"),
+        ("new", 2, "B"),
+    ]
+    assert {c.track_id: (c.swimmer_id, c.box.x) for c in t.finish()} == {
+        1: ("A", 200),
+        2: ("B", 60),
+    }
+
+
 def test_without_rejoin_frames_a_swimmer_back_from_a_turn_is_a_new_track() -> None:
     t = tracker(lane_width=320)
     down = [[(at(60, 400 + 6 * i), "A")] for i in range(10)]
