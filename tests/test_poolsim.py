@@ -9,8 +9,9 @@ import cv2
 import numpy as np
 import pytest
 
-from train.errors import TrainError
+from train.errors import DataError, TrainError
 from train.poollayout import SIDE, Pool, Swimmer, swim_paths
+from train.poolpaint import load_crop, swimmer_box
 from train.poolsim import iter_pool, main, sequences_from_folder, simulate_pool
 
 WIDTH, HEIGHT, LANES, FRAMES = 640, 360, 6, 30
@@ -221,3 +222,33 @@ def test_glare_whitens_part_of_the_water(sequences):
         < 0.5 * cv2.cvtColor(plain, cv2.COLOR_BGR2HSV)[..., 1]
     )
     assert 0.02 < washed.mean() < 0.5
+
+
+def test_a_real_crops_floor_line_is_not_part_of_the_swimmer():
+    """A crop filmed over the pool's dark floor line: the line is the water's hue, darker, and
+    touches the swimmer; the truth box is the swimmer's alone."""
+    water = np.array([208, 166, 56], np.float32)  # BGR
+    crop = np.tile(water, (280, 180, 1))
+    crop[:, 100:114] = water * 0.5  # the floor line: same hue and saturation, darker
+    crop[60:220, 62:100] = (110, 150, 205)  # skin
+    x, y, w, h = swimmer_box(crop.astype(np.uint8))
+    # (blurred edges mix skin and line for a few px; the line's far edge is at 114)
+    assert abs(x - 62) <= 3 and abs(x + w - 100) <= 6 and abs(y - 60) <= 3 and abs(h - 160) <= 6
+
+
+def test_drawn_body_boxes_are_scaled_to_the_pasted_crop(synthetic_data):
+    folder = synthetic_data / "1"
+    drawn = json.loads((folder / "boxes.json").read_text())["frame_1.jpg"]
+    bgr, box = load_crop(folder / "frame_1.jpg", 90, 140)
+    assert bgr.shape == (140, 90, 3)
+    assert box == tuple(round(v / 2) for v in drawn)
+
+
+def test_a_broken_boxes_file_is_a_one_line_error(synthetic_data, tmp_path):
+    folder = tmp_path / "7"
+    folder.mkdir()
+    (folder / "frame_1.jpg").write_bytes((synthetic_data / "1" / "frame_1.jpg").read_bytes())
+    (folder / "boxes.json").write_text("[1, 2")
+    with pytest.raises(DataError, match=r"boxes.json: not a boxes file") as error:
+        load_crop(folder / "frame_1.jpg", 90, 140)
+    assert "\n" not in str(error.value)

@@ -4,6 +4,7 @@ properties the training code relies on (identities differ by colour, frames are 
 from __future__ import annotations
 
 import itertools
+import json
 
 import cv2
 import numpy as np
@@ -11,11 +12,13 @@ import pytest
 
 from train.data import list_samples, read_rgb
 from train.synth import (
+    BOXES_FILE,
     CROP_HEIGHT,
     CROP_WIDTH,
     generate_dataset,
     main,
     make_identities,
+    render_boxed,
     render_swimmer,
 )
 
@@ -40,6 +43,21 @@ def test_same_seed_gives_identical_files(tmp_path):
     assert len(files) == 12
     assert all((a / f).read_bytes() == (b / f).read_bytes() for f in files)
     assert any((a / f).read_bytes() != (c / f).read_bytes() for f in files)
+
+
+def test_each_crop_has_the_box_of_the_body_drawn_in_it(tmp_path):
+    """The truth box is the body (cap to feet, arms out), written beside the crops."""
+    out = generate_dataset(tmp_path, identities=2, frames=3, seed=5)
+    for spec in make_identities(2, seed=5):
+        boxes = json.loads((out / spec.name / BOXES_FILE).read_text())
+        assert sorted(boxes) == [f"frame_{n}.jpg" for n in (1, 2, 3)]
+        for n in (1, 2, 3):
+            _, box = render_boxed(spec, n, np.random.default_rng([5, spec.seed, n]))
+            assert boxes[f"frame_{n}.jpg"] == list(box)
+            x, y, w, h = box
+            assert 0 <= x < x + w <= CROP_WIDTH and 0 <= y < y + h <= CROP_HEIGHT
+            assert 2 * spec.shoulder < w < CROP_WIDTH and x < CROP_WIDTH / 2 < x + w
+            assert y <= 48 and y + h > 0.8 * CROP_HEIGHT  # the cap's top (y 38-48) to the feet
 
 
 def test_render_depends_only_on_spec_frame_and_rng():

@@ -1,11 +1,13 @@
 """Painting a simulated pool frame: moving water, lane ropes, and crops feathered into it.
 
-Also where the swimmer is inside a crop (`swimmer_box`): the truth box the detector is scored
-against is the box of the pixels that stand out from the crop's own water.
+Also where the swimmer is inside a crop, the truth box the detector is scored against: the body
+the synthetic generator drew (its folder's boxes file, train/synth.py), or, for a real crop, the
+box of the pixels that stand out from the crop's own water (`swimmer_box`).
 """
 
 from __future__ import annotations
 
+import json
 import math
 from functools import lru_cache
 from pathlib import Path
@@ -15,7 +17,7 @@ import numpy as np
 
 from train.errors import DataError
 from train.poollayout import Pool, Spot, Swimmer
-from train.synth import WATER_RGB
+from train.synth import BOXES_FILE, WATER_RGB
 
 # Lane ropes are strings of round floats: red for the last fifth of the length at each end
 # (the 5 m warning of a 25 m pool), navy and white in runs of ROPE_RUN floats between.
@@ -28,7 +30,10 @@ GLARE = (0.12, 0.05, 0.8)  # sun glare: size (frame widths) across, along the po
 FEATHER_SIDES, FEATHER_ENDS = 0.2, 0.08
 SWIMMER_CONTRAST = 45  # max channel difference from the crop's water that counts as swimmer
 BORDER_PX = 8  # crop columns each side that sample its water colour
-MIN_BLOB_PX = 30
+MIN_BLOB_FRAC = 0.01  # of the crop's area: smaller blobs are spray or a rope's float
+# Darker pixels within this many hue steps (OpenCV's 0..180) of the water and no less saturated
+# are water seen deeper: the floor line of the pool the crop was filmed in, not the swimmer.
+DEEP_HUE_STEPS = 8
 MIN_VISIBLE_PX = 8  # a swimmer less tall than this on screen is left out of the truth
 Box = tuple[int, int, int, int]
 
@@ -39,21 +44,46 @@ def load_crop(path: Path, width: int, height: int) -> tuple[np.ndarray, Box]:
     bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if bgr is None:
         raise DataError(f"{path}: not a readable image")
-    bgr = cv2.resize(bgr, (width, height), interpolation=cv2.INTER_AREA)
-    return bgr, swimmer_box(bgr)
+    drawn = _drawn_boxes(path.parent).get(path.name)
+    x, y, w, h = drawn or swimmer_box(bgr)
+    sx, sy = width / bgr.shape[1], height / bgr.shape[0]
+    box = (round(x * sx), round(y * sy), max(1, round(w * sx)), max(1, round(h * sy)))
+    return cv2.resize(bgr, (width, height), interpolation=cv2.INTER_AREA), box
+
+
+@lru_cache(maxsize=64)
+def _drawn_boxes(folder: Path) -> dict[str, Box]:
+    """The body boxes the synthetic generator wrote for a folder's crops; none for real ones."""
+    path = folder / BOXES_FILE
+    if not path.is_file():
+        return {}
+    try:
+        return {name: tuple(box) for name, box in json.loads(path.read_text()).items()}
+    except (ValueError, TypeError, AttributeError) as error:
+        raise DataError(f"{path}: not a boxes file ({error})") from error
 
 
 def swimmer_box(bgr: np.ndarray) -> Box:
     """Box of the pixels that stand out from the crop's own water, near its centre.
 
-    The water colour is the median of the left and right borders; a lane rope is left out by
-    keeping only blobs that reach the central columns and are not tall and thin. Rough, but it
-    follows the swimmer's body (faint underwater legs included) better than a hue rule would."""
+    The water colour is the median of the left and right borders; darker water of its hue (the
+    floor line under a real swimmer) is left out, and so is a lane rope, by keeping only blobs
+    that reach the central columns and are not tall and thin. Rough, but it follows the
+    swimmer's body (faint underwater legs included) better than a hue rule alone would."""
     height, width = bgr.shape[:2]
     border = np.concatenate([bgr[:, :BORDER_PX], bgr[:, -BORDER_PX:]], axis=1).reshape(-1, 3)
+    water = np.median(border, axis=0)
     blurred = cv2.GaussianBlur(bgr.astype(np.float32), (0, 0), 2)
-    differs = np.abs(blurred - np.median(border, axis=0)).max(axis=-1) > SWIMMER_CONTRAST
-    solid = (differs & (feather_mask(width, height) > 0.5)).astype(np.uint8)
+    differs = np.abs(blurred - water).max(axis=-1) > SWIMMER_CONTRAST
+    hsv = cv2.cvtColor(blurred.clip(0, 255).astype(np.uint8), cv2.COLOR_BGR2HSV).astype(int)
+    water_hsv = cv2.cvtColor(water.astype(np.uint8).reshape(1, 1, 3), cv2.COLOR_BGR2HSV)
+    hue, saturation, value = water_hsv.reshape(3).astype(int)
+    deep = (
+        (np.abs(hsv[..., 0] - hue) <= DEEP_HUE_STEPS)
+        & (hsv[..., 1] >= saturation)
+        & (hsv[..., 2] < value)
+    )
+    solid = (differs & ~deep & (feather_mask(width, height) > 0.5)).astype(np.uint8)
     solid = cv2.morphologyEx(solid, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))
     count, _, stats, _ = cv2.connectedComponentsWithStats(solid)
     keep = [s for s in stats[1:count] if _is_swimmer_blob(s, width, height)]
@@ -68,7 +98,12 @@ def _is_swimmer_blob(stats: np.ndarray, width: int, height: int) -> bool:
     """Big enough, reaching the central columns, and not a rope (tall and thin)."""
     x, _, w, h, area = stats
     rope = h >= 0.7 * height and w <= 0.15 * width
-    return area >= MIN_BLOB_PX and x < 0.7 * width and x + w > 0.3 * width and not rope
+    return (
+        area >= MIN_BLOB_FRAC * width * height
+        and x < 0.7 * width
+        and x + w > 0.3 * width
+        and not rope
+    )
 
 
 @lru_cache(maxsize=8)

@@ -15,8 +15,9 @@ degrees (head first, like the crops, which all swim up).
 
 Truth JSON: {"width", "height", "fps", "lanes", "swimmer_height", "frames": [{"index",
 "swimmers": [{"lane", "box": [x, y, w, h], "identity", "crop_box", "heading"}]}]}. `box` is the
-box of the pixels that stand out from the crop's own water (see `swimmer_box`), clipped to the
-frame; `crop_box` is where the whole crop was pasted; `heading` is "up" or "down".
+swimmer's body, clipped to the frame: the one train/synth.py drew, or for a real crop the pixels
+that stand out from its own water (train/poolpaint.py); `crop_box` is where the whole crop was
+pasted; `heading` is "up" or "down".
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ same seed gives identical images.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import math
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 CROP_WIDTH, CROP_HEIGHT = 180, 280
 WATER_RGB = (56, 166, 208)  # median edge colour of the real crops
 JPEG_QUALITY = 92
+BOXES_FILE = "boxes.json"  # per identity folder: each crop's body box, the simulator's truth
 TEXTURE_ROWS = 3 * CROP_HEIGHT  # the water scrolls past the swimmer, wrapping around
 Rgb = tuple[int, int, int]
 
@@ -122,28 +124,41 @@ def _periodic_noise(rng: np.random.Generator, cell: int, scale: float) -> np.nda
 
 
 class _Canvas:
-    """Paints shapes into a colour layer and an alpha mask together, composited once at the end."""
+    """Paints shapes into a colour layer and an alpha mask together, composited once at the end;
+    the body's shapes (not splash or foam) also into a mask whose box is the crop's truth."""
 
     def __init__(self) -> None:
         self.layer = np.zeros((CROP_HEIGHT, CROP_WIDTH, 3), np.float32)
         self.alpha = np.zeros((CROP_HEIGHT, CROP_WIDTH), np.float32)
+        self.body = np.zeros((CROP_HEIGHT, CROP_WIDTH), np.uint8)
 
     def poly(self, points: list[tuple[float, float]], colour: Rgb, alpha: float) -> None:
         pts = [np.round(np.asarray(points) * 4).astype(np.int32)]
         cv2.fillPoly(self.layer, pts, colour, cv2.LINE_AA, shift=2)
         cv2.fillPoly(self.alpha, pts, alpha, cv2.LINE_AA, shift=2)
+        cv2.fillPoly(self.body, pts, 1, cv2.LINE_8, shift=2)
 
-    def ellipse(self, centre, axes, angle: float, colour: Rgb, alpha: float) -> None:
+    def ellipse(
+        self, centre, axes, angle: float, colour: Rgb, alpha: float, body: bool = True
+    ) -> None:
         c = (round(centre[0] * 4), round(centre[1] * 4))
         a = (max(1, round(axes[0] * 4)), max(1, round(axes[1] * 4)))
         cv2.ellipse(self.layer, c, a, angle, 0, 360, colour, -1, cv2.LINE_AA, shift=2)
         cv2.ellipse(self.alpha, c, a, angle, 0, 360, alpha, -1, cv2.LINE_AA, shift=2)
+        if body:
+            cv2.ellipse(self.body, c, a, angle, 0, 360, 1, -1, cv2.LINE_8, shift=2)
 
     def limb(self, p0, p1, width: float, colour: Rgb, alpha: float) -> None:
         pts = [np.round(np.asarray([p0, p1]) * 4).astype(np.int32)]
         thickness = max(1, round(width))
         cv2.polylines(self.layer, pts, False, colour, thickness, cv2.LINE_AA, shift=2)
         cv2.polylines(self.alpha, pts, False, alpha, thickness, cv2.LINE_AA, shift=2)
+        cv2.polylines(self.body, pts, False, 1, thickness, cv2.LINE_8, shift=2)
+
+    def body_box(self) -> tuple[int, int, int, int]:
+        """(x, y, w, h) of the body's pixels in the crop: arms and legs, not splash."""
+        x, y, w, h = cv2.boundingRect(self.body)
+        return int(x), int(y), int(w), int(h)
 
 
 def _wave(spec: IdentitySpec, frame: int, period: float, k: int) -> float:
@@ -167,7 +182,9 @@ def _draw_arm(c: _Canvas, spec: IdentitySpec, shoulder, side: int, angle: float,
     if math.cos(angle) > 0.75 and lift < 0.3:  # the hand enters the water: a splash
         for _ in range(4):
             dx, dy = rng.normal(0, 6, 2)
-            c.ellipse((hand[0] + dx, hand[1] + dy), rng.uniform(3, 8, 2), 0, WHITE, 0.55)
+            c.ellipse(
+                (hand[0] + dx, hand[1] + dy), rng.uniform(3, 8, 2), 0, WHITE, 0.55, body=False
+            )
 
 
 def _draw_body(c: _Canvas, spec: IdentitySpec, cx: float, head_y: float, phase: float, rng):
@@ -196,7 +213,7 @@ def _draw_body(c: _Canvas, spec: IdentitySpec, cx: float, head_y: float, phase: 
             )
     for _ in range(6):  # foam from the kick
         dx, dy = rng.normal(0, (0.6 * sw, 10))
-        c.ellipse((cx + dx, yh + legs + dy - 5), rng.uniform(2, 7, 2), 0, WHITE, 0.4)
+        c.ellipse((cx + dx, yh + legs + dy - 5), rng.uniform(2, 7, 2), 0, WHITE, 0.4, body=False)
 
 
 def _rolled_shoulder(spec: IdentitySpec, phase: float) -> float:
@@ -205,6 +222,14 @@ def _rolled_shoulder(spec: IdentitySpec, phase: float) -> float:
 
 def render_swimmer(spec: IdentitySpec, frame: int, rng: np.random.Generator) -> np.ndarray:
     """One crop (RGB uint8, 280x180) of `spec` at time `frame`; `rng` adds per-frame detail."""
+    return render_boxed(spec, frame, rng)[0]
+
+
+def render_boxed(
+    spec: IdentitySpec, frame: int, rng: np.random.Generator
+) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """The crop and the box (x, y, w, h) of the body drawn in it: the truth a detector of the
+    simulated pool is scored against, exact where a box found in the pixels would guess."""
     phase = 2 * math.pi * frame / spec.period + spec.seed % 100
     cx = CROP_WIDTH / 2 + 7 * _wave(spec, frame, 97, 1) + 3 * _wave(spec, frame, 41, 2)
     head_y = 58 + 5 * _wave(spec, frame, 71, 3)
@@ -219,7 +244,7 @@ def render_swimmer(spec: IdentitySpec, frame: int, rng: np.random.Generator) -> 
             if (math.sin(angle) > 0) == over_water:
                 _draw_arm(c, spec, (cx + side * sw, head_y + 20), side, angle, rng)
     _draw_splash(c, spec, frame, (cx, head_y), rng)
-    return _finish(c, spec, frame, rng)
+    return _finish(c, spec, frame, rng), c.body_box()
 
 
 def _draw_splash(c: _Canvas, spec: IdentitySpec, frame: int, head, rng) -> None:
@@ -227,7 +252,8 @@ def _draw_splash(c: _Canvas, spec: IdentitySpec, frame: int, head, rng) -> None:
     level = max(0.0, _wave(spec, frame, 83, 8))
     for _ in range(round(14 * level)):
         x, y = head[0] + rng.normal(0, spec.shoulder), head[1] + rng.uniform(0, 2 * spec.length)
-        c.ellipse((x, y), rng.uniform(3, 10, 2), rng.uniform(0, 180), WHITE, 0.35 + 0.3 * level)
+        angle, alpha = rng.uniform(0, 180), 0.35 + 0.3 * level
+        c.ellipse((x, y), rng.uniform(3, 10, 2), angle, WHITE, alpha, body=False)
 
 
 def _draw_head(c: _Canvas, spec: IdentitySpec, cx: float, head_y: float, phase: float) -> None:
@@ -275,19 +301,22 @@ def _draw_rope(image: np.ndarray, spec: IdentitySpec, frame: int) -> None:
 def generate_dataset(
     out_dir: str | Path, identities: int = 6, frames: int = 60, seed: int = 0
 ) -> Path:
-    """Write out_dir/<id>/frame_<n>.jpg (ids "1".."N", n = 1..frames); returns out_dir."""
+    """Write out_dir/<id>/frame_<n>.jpg (ids "1".."N", n = 1..frames) and each folder's
+    BOXES_FILE (the body box per crop); returns out_dir."""
     if identities < 1 or frames < 1:
         raise TrainError(f"need at least one identity and one frame, got {identities}x{frames}")
     out = Path(out_dir)
     for spec in make_identities(identities, seed):
         folder = out / spec.name
         folder.mkdir(parents=True, exist_ok=True)
+        boxes = {}
         for n in range(1, frames + 1):
-            rgb = render_swimmer(spec, n, np.random.default_rng([seed, spec.seed, n]))
+            rgb, box = render_boxed(spec, n, np.random.default_rng([seed, spec.seed, n]))
             bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
-            cv2.imwrite(
-                str(folder / f"frame_{n}.jpg"), bgr, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]
-            )
+            name = f"frame_{n}.jpg"
+            cv2.imwrite(str(folder / name), bgr, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+            boxes[name] = box
+        (folder / BOXES_FILE).write_text(json.dumps(boxes))
     log.info("wrote %d identities x %d frames to %s", identities, frames, out)
     return out
 
