@@ -82,6 +82,29 @@ def test_splits_two_swimmers_touching_across_a_rope() -> None:
     assert right_part.iou(found[1]) >= 0.5
 
 
+def faint(saturation_drop: int) -> tuple[int, int, int]:
+    """The water's colour washed paler by `saturation_drop` (an arm under a film of water)."""
+    hsv = cv2.cvtColor(np.uint8([[WATER]]), cv2.COLOR_BGR2HSV)[0, 0].astype(int)
+    hsv[1] -= saturation_drop
+    return tuple(int(v) for v in cv2.cvtColor(np.uint8([[hsv]]), cv2.COLOR_HSV2BGR)[0, 0])
+
+
+def test_arms_under_a_film_of_water_stay_in_the_swimmers_box() -> None:
+    """Arms paler than the water by less than its tolerance (40) but more than the faint
+    share of it reach 70 px ahead of the cap: the box reaches them. A pale patch with no
+    swimmer in it is still water."""
+    image = pool()
+    body = swimmer(image, round(2.5 * LANE), 400)
+    arm = faint(36)
+    for dx in (-14, 14):
+        cv2.line(image, (body.x + body.w // 2 + dx, body.y + 20), (body.x + body.w // 2 + dx,
+                 body.y - 70), arm, 12)  # fmt: skip
+    cv2.rectangle(image, (round(5.3 * LANE), 300), (round(5.7 * LANE), 420), arm, -1)
+    reached = Box(body.x, body.y - 73, body.w, body.h + 73)
+    found = [d.box for d in WaterDetector(DetectorConfig()).detect(image)]
+    assert match([reached], found, 0.8), found
+
+
 def test_the_lane_boundary_splits_even_where_no_rope_shows() -> None:
     image = pool(ropes=False)
     boundary = round(3 * LANE)
