@@ -128,9 +128,10 @@ def enrol_from_camera(base: Path, sequences: dict, sections: dict, glare: bool) 
 def detection(video: Path, truth: dict, pool: PoolConfig) -> dict:
     """Recall and precision at IoU >= MIN_IOU with the truth boxes, each matched once (best IoU
     first), the recall also for the real and the synthetic swimmers apart; and, looser, with a
-    detection's centre on a swimmer's pasted crop (demo.score). The truth box is where a crop
-    stands out from its own water (train/poolpaint.py): for a real crop, that takes in the
-    dark floor line of the pool it was filmed in, and the detector (rightly) does not."""
+    detection's centre on a swimmer's pasted crop (demo.score). The truth box is the body the
+    synthetic generator drew, arms and legs included, or for a real crop the pixels that stand
+    out from its own water, less its floor line (train/poolpaint.py): rougher, as a splash or a
+    faint leg can go either way."""
     detector = make_detector(DetectorConfig(lanes=LANES, **DETECTOR), pool)
     source = open_source(SourceConfig(kind="video", uri=str(video)))
     on_crop = boxes = 0

@@ -365,8 +365,9 @@ def session(data: dict) -> str:
         f"ones, enrolled from a {data['enrolled_from_camera']['seconds']} s start of the session "
         f"with `reid-collect` and `reid-enroll --names` into {base}. The daemon with `[pool]` "
         "geometry, `detector.swimmer_width` 0.2, `min_area_frac` 0.0002 and "
-        "`tracker.rejoin_frames` 50; identity is "
-        f"judged frame by frame. On {_measured_on(data)}.\n\n"
+        "`tracker.rejoin_frames` 50; identity is judged frame by frame. A truth box is the "
+        "body the synthetic generator drew, or for a real crop the pixels that stand out from "
+        f"its own water (rougher). On {_measured_on(data)}.\n\n"
         + _table(["figure", "measured", "goal (issue 13)"], rows)
     )
 
