@@ -18,20 +18,21 @@ mean has a median of 0.77 and a 5th percentile of 0.46 (the real crops' pool vid
 another swimmer's. So a swap is seen as the scheduled crops move the mean, slower than with
 every crop: the price of the budget.
 
-Matching is greedy. A track seen within the last FOLLOW_GAP frames is followed by motion: first
-by IoU (at least `min_iou`), then by centroid distance (at most one box size), both against
-where it is predicted to be now: its last box moved on at its velocity (a smoothed per-frame
-displacement of the box centre; zero for a new track) for the frames since it was seen.
-Several swimmers share a lane, passing side by side and overtaking, and vanish for a few
-frames in a splash: against the last box, two passing swimmers' tracks can swap, and a track
-back from a miss is looked for where it was, not where it went. A track back from a longer gap
-is recognised instead: the boxes no followed track took are described first, and each goes to
-the track in reach whose mean descriptor it is most like. Two lane-mates who shared a blob or
-turned at the same wall are as near as each other, and only their look tells them apart (on
-the club session, 86.3 -> 88.2 % of swimmer-seconds named right, 101 -> 94 tracks on
-swimmers). Swimmers stay in their lanes, so a box never continues a track in another lane (the
-lane of the track's last box; when lanes are known, edge/geometry.py; otherwise, in a box more
-than a box width away sideways).
+Matching is greedy, in two steps. A track seen within the last FOLLOW_GAP frames is followed
+by motion: by IoU (at least `min_iou`) with where it is predicted to be now, its last box moved
+on at its velocity (a smoothed per-frame displacement of the box centre; zero for a new track)
+for the frames since it was seen. Several swimmers share a lane, passing side by side and
+overtaking, and vanish for a few frames in a splash: against the last box, two passing
+swimmers' tracks can swap, and a track back from a miss is looked for where it was, not where
+it went. Every other track (back from a gap, or whose box moved off its prediction) is
+recognised: the boxes no followed track took are described first, and each goes to the track
+in reach (a box size, plus the way it swims while unseen) whose mean descriptor it is most
+like. Two lane-mates who shared a blob or turned at the same wall are as near as each other,
+and only their look tells them apart (on the club session, swimmer-seconds named right
+86.3 -> 88.2 % for tracks back from a gap; 89.3 -> 90.2 % once a box off the prediction is
+recognised rather than taken by distance). Swimmers stay in their lanes, so a box never
+continues a track in another lane (the lane of the track's last box; when lanes are known,
+edge/geometry.py; otherwise, in a box more than a box width away sideways).
 
 Swimmers close behind or beside each other are one blob to the water detector. Before a frame
 is matched, `separate` cuts a box that holds the predicted centres of two or more tracks seen
@@ -68,7 +69,7 @@ from edge.types import Box, Detection
 
 log = logging.getLogger(__name__)
 
-MAX_JUMP_BOXES = 1.0  # a centroid match may move at most this many box sizes from the prediction
+MAX_JUMP_BOXES = 1.0  # a recognised box lies this many box sizes from the track, plus its swim
 # The weight of the newest per-frame displacement in a track's velocity (an exponential mean).
 # A blob's box centre can jump by a few px in one frame (an arm stroke, a splash) while a
 # swimmer moves 2-4 px, so one frame must not steer the prediction; at 0.3, 83% of a change of
@@ -82,8 +83,8 @@ SEPARATE_SHARE = 0.8
 # swimmer whose blob falls in two for a frame (a kick, a splash) starts a second track, and
 # cutting for it would keep the swimmer in two halves from then on.
 SEPARATE_AFTER = 15
-# Tracks seen within this many frames are followed by motion; those back from a longer gap
-# (a turn, a shared blob) are recognised by their look among the boxes left over.
+# Tracks seen within this many frames are followed by motion (IoU with the predicted box); the
+# others (back from a turn, a shared blob) are recognised by their look among the boxes left.
 FOLLOW_GAP = 2
 
 # Names the tracks whose mean descriptors are the rows, given whom each holds now:
@@ -186,9 +187,10 @@ class Tracker:
         pairs = self._match(boxes, frame_index)
         rows: dict[int, np.ndarray] = {}  # descriptors already asked for, by detection
         left = [i for i in range(len(boxes)) if i not in pairs]
-        if left and self._returning(frame_index):
+        returning = self._returning(pairs)
+        if left and returning:
             rows = dict(zip(left, np.asarray(describe(left)), strict=True))
-            pairs.update(self._recognise(boxes, rows, frame_index))
+            pairs.update(self._recognise(boxes, rows, frame_index, returning))
         tracks = []
         for det_index, detection in enumerate(detections):
             track = pairs.get(det_index)
@@ -310,8 +312,8 @@ class Tracker:
                             track.key)]  # fmt: skip
 
     def _match(self, boxes: list[Box], frame_index: int) -> dict[int, _Track]:
-        """Detection index -> continued track, for the tracks seen within FOLLOW_GAP frames:
-        by IoU with their predicted box, then by distance (at most MAX_JUMP_BOXES)."""
+        """Detection index -> continued track, for the tracks seen within FOLLOW_GAP frames
+        whose predicted box overlaps one (IoU at least `min_iou`), the best overlap first."""
         tracks = [t for t in self._tracks if frame_index - t.last_seen <= FOLLOW_GAP]
         candidates = []
         for ti, track in enumerate(tracks):
@@ -322,25 +324,26 @@ class Tracker:
                 iou = predicted.iou(box)
                 if iou >= self.cfg.min_iou:
                     candidates.append((0, -iou, ti, di))
-                elif _distance(predicted, box) <= MAX_JUMP_BOXES * max(track.box.w, track.box.h):
-                    candidates.append((1, _distance(predicted, box), ti, di))
         return _greedy(candidates, tracks)
 
-    def _returning(self, frame_index: int) -> list[_Track]:
-        """Tracks back from a gap might continue: live ones unseen for more than FOLLOW_GAP
-        frames, and those waiting for their swimmer."""
-        lost = [t for t in self._tracks if frame_index - t.last_seen > FOLLOW_GAP]
-        return lost + self._waiting
+    def _returning(self, followed: dict[int, _Track]) -> list[_Track]:
+        """The tracks that may continue on a box no followed track took: the live ones not
+        followed this frame, and those waiting for their swimmer."""
+        taken = set(followed.values())
+        return [t for t in self._tracks if t not in taken] + self._waiting
 
     def _recognise(
-        self, boxes: list[Box], rows: dict[int, np.ndarray], frame_index: int
+        self,
+        boxes: list[Box],
+        rows: dict[int, np.ndarray],
+        frame_index: int,
+        tracks: list[_Track],
     ) -> dict[int, _Track]:
-        """Boxes no recent track took (with their descriptors) -> the tracks back from a gap
-        they continue: in its lane and in reach (`_in_reach`), the most alike first. After a
-        turn under water or a blob shared while passing, a lane-mate is as near as the
-        swimmer itself, and only the look tells them apart. A waiting track matched is live
-        again."""
-        tracks = self._returning(frame_index)
+        """Boxes no followed track took (with their descriptors) -> which of `tracks` they
+        continue: in its lane and in reach (`_in_reach`), the most alike first. After a turn
+        under water, a blob shared while passing, or a jump away from the predicted box, a
+        lane-mate is as near as the swimmer itself, and only the look tells them apart. A
+        waiting track matched is live again."""
         candidates = []
         for ti, track in enumerate(tracks):
             mean = track.mean()
