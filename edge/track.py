@@ -19,20 +19,21 @@ another swimmer's. So a swap is seen as the scheduled crops move the mean, slowe
 every crop: the price of the budget.
 
 Matching is greedy, in two steps. A track seen within the last FOLLOW_GAP frames is followed
-by motion: by IoU (at least `min_iou`) with where it is predicted to be now, its last box moved
-on at its velocity (a smoothed per-frame displacement of the box centre; zero for a new track)
-for the frames since it was seen. Several swimmers share a lane, passing side by side and
-overtaking, and vanish for a few frames in a splash: against the last box, two passing
-swimmers' tracks can swap, and a track back from a miss is looked for where it was, not where
-it went. Every other track (back from a gap, or whose box moved off its prediction) is
-recognised: the boxes no followed track took are described first, and each goes to the track
-in reach (a box size, plus the way it swims while unseen) whose mean descriptor it is most
-like. Two lane-mates who shared a blob or turned at the same wall are as near as each other,
-and only their look tells them apart (on the club session, swimmer-seconds named right
-86.3 -> 88.2 % for tracks back from a gap; 89.3 -> 90.2 % once a box off the prediction is
-recognised rather than taken by distance). Swimmers stay in their lanes, so a box never
-continues a track in another lane (the lane of the track's last box; when lanes are known,
-edge/geometry.py; otherwise, in a box more than a box width away sideways).
+by motion when one box, and no other track, overlaps (IoU at least `min_iou`) where it is
+predicted to be now: its last box moved on at its velocity (a smoothed per-frame displacement
+of the box centre; zero for a new track) for the frames since it was seen. Against the last
+box, two passing swimmers' tracks can swap, and a track back from a miss is looked for where
+it was, not where it went. Every other track (back from a gap, off its prediction, or
+contested: swimmers side by side or close behind, whose boxes overlap both predictions) is
+recognised: the boxes left are described first, and each goes to the track in reach (a box
+size, plus the way it swims while unseen) whose mean descriptor it is most like. Two
+lane-mates who shared a blob, pass or turned at the same wall are as near as each other, and
+only their look tells them apart. On the club session (bench/session.py --train), swimmer-
+seconds named right went 86.3 -> 88.2 % recognising tracks back from a gap, 89.3 -> 90.2 %
+those off their prediction, and 90.2 -> 91.6 % the contested ones. Swimmers stay in their
+lanes, so a box never continues a track in another lane (the lane of the track's last box;
+when lanes are known, edge/geometry.py; otherwise, in a box more than a box width away
+sideways).
 
 Swimmers close behind or beside each other are one blob to the water detector. Before a frame
 is matched, `separate` cuts a box that holds the predicted centres of two or more tracks seen
@@ -56,7 +57,7 @@ from __future__ import annotations
 import itertools
 import logging
 import math
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -313,18 +314,16 @@ class Tracker:
 
     def _match(self, boxes: list[Box], frame_index: int) -> dict[int, _Track]:
         """Detection index -> continued track, for the tracks seen within FOLLOW_GAP frames
-        whose predicted box overlaps one (IoU at least `min_iou`), the best overlap first."""
+        whose predicted box overlaps one box (IoU at least `min_iou`) that overlaps no other
+        track's: overlaps shared either way are for the look to settle (`_recognise`)."""
         tracks = [t for t in self._tracks if frame_index - t.last_seen <= FOLLOW_GAP]
-        candidates = []
-        for ti, track in enumerate(tracks):
-            predicted = track.predicted(frame_index)
-            for di, box in enumerate(boxes):
-                if not self._same_lane(track.box, box):
-                    continue
-                iou = predicted.iou(box)
-                if iou >= self.cfg.min_iou:
-                    candidates.append((0, -iou, ti, di))
-        return _greedy(candidates, tracks)
+        overlaps = [(ti, di) for ti, track in enumerate(tracks)
+                    for di, box in enumerate(boxes)
+                    if self._same_lane(track.box, box)
+                    and track.predicted(frame_index).iou(box) >= self.cfg.min_iou]  # fmt: skip
+        per_track = Counter(ti for ti, _ in overlaps)
+        per_box = Counter(di for _, di in overlaps)
+        return {di: tracks[ti] for ti, di in overlaps if per_track[ti] == per_box[di] == 1}
 
     def _returning(self, followed: dict[int, _Track]) -> list[_Track]:
         """The tracks that may continue on a box no followed track took: the live ones not

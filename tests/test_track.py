@@ -327,6 +327,21 @@ def test_lane_mates_back_from_a_turn_are_told_apart_by_their_look() -> None:
     }
 
 
+def test_swimmers_who_change_sides_while_overlapping_are_told_apart_by_their_look() -> None:
+    """A and B swim side by side, their boxes overlapping, and change sides within three frames
+    (one pulling out to pass): each box overlaps both predictions, so it is contested, and the
+    look decides; by overlap alone each track would keep its side and swap swimmers."""
+    t = tracker(lane_width=320)
+    xs = [100] * 20 + [107, 113, 120] + [120] * 20
+    frames = [[(at(x, 100 + 4 * i), "A"), (at(220 - x, 100 + 4 * i), "B")]
+              for i, x in enumerate(xs)]  # fmt: skip
+    assert [(c.type, c.track_id, c.swimmer_id) for _, c in run(t, frames)] == [
+        ("new", 1, "A"),
+        ("new", 2, "B"),
+    ]
+    assert {c.track_id: c.box.x for c in t.finish()} == {1: 120, 2: 100}
+
+
 def test_without_rejoin_frames_a_swimmer_back_from_a_turn_is_a_new_track() -> None:
     t = tracker(lane_width=320)
     down = [[(at(60, 400 + 6 * i), "A")] for i in range(10)]
