@@ -45,6 +45,8 @@ def run_benchmarks(data: Path, soak_minutes: float) -> None:
     run(python, "bench/session.py", "--bundle", WORK / "bundle", "--data", data)
     run(python, "bench/session.py", "--train", "--data", data,
         "--out", RESULTS / "session_trained.json")  # fmt: skip
+    run(python, "bench/session.py", "--train", "--every-crop", "--data", data,
+        "--out", RESULTS / "session_every_crop.json")  # fmt: skip
     run(
         python,
         "bench/soak.py",

@@ -2,7 +2,7 @@
 every turn, a pole camera's perspective, 2 minutes; the daemon's detection, tracks and identity.
 
     python bench/session.py (--bundle BUNDLE | --train) [--data DIR] [--seconds S] [--glare]
-                            [--out JSON]
+                            [--every-crop] [--out JSON]
 
 Who swims: the real crops' 7 swimmers and 17 synthetic ones (train/synth.py). Everyone is
 enrolled from the camera as README step 6 says: a 30 s start of the same scene (the real
@@ -25,6 +25,9 @@ Figures, against the simulator's truth:
   in the pool (a glide under water after a turn does not end a stay; here every swimmer stays
   the whole session);
 - fps and ms per stage with 24 in view. Writes bench/results/session.json.
+
+`--every-crop` describes every crop of every frame (`tracker.embed_interval` 1) instead of the
+daemon's schedule, to see what the schedule does to identity.
 """
 
 from __future__ import annotations
@@ -208,6 +211,7 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--seconds", type=int, default=120)
     parser.add_argument("--glare", action="store_true", help="sun glare drifts over the water")
+    parser.add_argument("--every-crop", action="store_true", help="describe every crop")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
@@ -215,7 +219,8 @@ def main() -> int:
     name = f"session_{args.seconds}s{'_glare' if args.glare else ''}"
     video, truth = pool_video(rest, name, args.seconds * FPS, 11, args.glare)
     pool = {"lane_lines": truth["lane_lines"], "water": truth["water"]}
-    sections = {"detector": DETECTOR, "pool": pool, "tracker": {"rejoin_frames": REJOIN}}
+    tracker = {"rejoin_frames": REJOIN, **({"embed_interval": 1} if args.every_crop else {})}
+    sections = {"detector": DETECTOR, "pool": pool, "tracker": tracker}
     bundle = trained_bundle(start) if args.train else args.bundle
     enrolled = enrol_from_camera(bundle, start, sections, args.glare)
     seen: dict[int, list[TrackView]] = {}
@@ -228,6 +233,7 @@ def main() -> int:
         "scene": {"lanes": LANES, "per_lane": PER_LANE, "seconds": args.seconds,
                   "glide_s": GLIDE_S, "perspective": PERSPECTIVE, "glare": args.glare,
                   "swimmers": len(rest), "real_swimmers": len(later_frames(args.data))},
+        "every_crop_described": args.every_crop,
         "enrolled_from_camera": enrolled,
         "detection": detection(video, truth, PoolConfig(**pool)),
         **identity(seen, truth),

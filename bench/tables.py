@@ -355,7 +355,10 @@ def session(data: dict) -> str:
     base = ("a bundle trained on the session start's crops of all 24 (`--train`)" if trained
             else "the benchmark's bundle of the 7 real swimmers")  # fmt: skip
     glare = ", sun glare drifting over the water" if scene["glare"] else ""
-    flags = " --train" if trained else ""
+    every = data.get("every_crop_described", False)
+    flags = (" --train" if trained else "") + (" --every-crop" if every else "")
+    schedule = ("; every crop of every frame described (`tracker.embed_interval` 1), not the "
+                "daemon's schedule" if every else "")  # fmt: skip
     return (
         f"### A club session (`bench/session.py{flags}`)\n\n"
         f"{scene['lanes']} lanes, {scene['per_lane']} to a lane circle swimming and passing, "
@@ -365,9 +368,9 @@ def session(data: dict) -> str:
         f"ones, enrolled from a {data['enrolled_from_camera']['seconds']} s start of the session "
         f"with `reid-collect` and `reid-enroll --names` into {base}. The daemon with `[pool]` "
         "geometry, `detector.swimmer_width` 0.2, `min_area_frac` 0.0002 and "
-        "`tracker.rejoin_frames` 50; identity is judged frame by frame. A truth box is the "
-        "body the synthetic generator drew, or for a real crop the pixels that stand out from "
-        f"its own water (rougher). On {_measured_on(data)}.\n\n"
+        f"`tracker.rejoin_frames` 50{schedule}; identity is judged frame by frame. A truth box "
+        "is the body the synthetic generator drew, or for a real crop the pixels that stand out "
+        f"from its own water (rougher). On {_measured_on(data)}.\n\n"
         + _table(["figure", "measured", "goal (issue 13)"], rows)
     )
 
@@ -384,6 +387,7 @@ RENDERERS: dict[str, Callable[[dict], str]] = {
     "geometry": geometry,
     "session": session,
     "session_trained": session,
+    "session_every_crop": session,
     "collect": collect,
     "collect_7_8": collect,
 }

@@ -105,6 +105,16 @@ def test_arms_under_a_film_of_water_stay_in_the_swimmers_box() -> None:
     assert match([reached], found, 0.8), found
 
 
+def test_a_faint_strip_the_length_of_the_lane_does_not_stretch_a_swimmers_box() -> None:
+    """Pale water along the lane (a rope's shadow, a wall's edge) touching the swimmer is not
+    its arms: a box that would grow past FAINT_GROWTH times the swimmer's stays the swimmer's."""
+    image = pool()
+    body = swimmer(image, round(2.5 * LANE), 400)
+    cv2.rectangle(image, (body.x + body.w, 40), (body.x + body.w + 10, H - 40), faint(36), -1)
+    found = [d.box for d in WaterDetector(DetectorConfig()).detect(image)]
+    assert match([body], found, 0.7), found
+
+
 def test_the_lane_boundary_splits_even_where_no_rope_shows() -> None:
     image = pool(ropes=False)
     boundary = round(3 * LANE)

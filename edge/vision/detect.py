@@ -58,6 +58,9 @@ DEEP_HUE_FRAC = 0.5  # darker water-like pixels must be this much closer in hue 
 # A swimmer's box reaches out to the pixels this fraction of the tolerances away from the water
 # around its blob: arms and legs under a film of water.
 FAINT_FRAC = 0.6
+# ...unless that makes the box more than this many times the blob's box: a faint strip along a
+# rope or the wall, or rippled water, joined to the swimmer (a swimmer's box became its lane).
+FAINT_GROWTH = 4.0
 
 
 class Detector(Protocol):
@@ -216,7 +219,8 @@ def _reach_out(
 ) -> list[tuple[int, int, int, int]]:
     """Each swimmer blob's box (x, y, w, h), grown to the faint blob around it when that holds
     no other swimmer: the arms and legs a film of water pales, which the water's tolerances
-    leave out. A faint blob joining two swimmers (close behind, a shared splash) grows neither.
+    leave out. A faint blob joining two swimmers (close behind, a shared splash) grows neither,
+    nor does one whose box is over FAINT_GROWTH times the swimmer's.
     The faint mask holds the other, so each blob lies in one faint blob."""
     _, faint_labels, faint_stats, _ = cv2.connectedComponentsWithStats(faint, connectivity=8)
     inside = labels > 0
@@ -226,8 +230,8 @@ def _reach_out(
     boxes = []
     for label in swimmers:
         x, y, w, h = (int(v) for v in stats[label, :4])
-        if shared[around[label]] == 1:
-            fx, fy, fw, fh = (int(v) for v in faint_stats[around[label], :4])
+        fx, fy, fw, fh = (int(v) for v in faint_stats[around[label], :4])
+        if shared[around[label]] == 1 and fw * fh <= FAINT_GROWTH * w * h:
             x0, y0 = min(x, fx), min(y, fy)
             x, y, w, h = x0, y0, max(x + w, fx + fw) - x0, max(y + h, fy + fh) - y0
         boxes.append((x, y, w, h))
