@@ -115,6 +115,19 @@ def test_a_faint_strip_the_length_of_the_lane_does_not_stretch_a_swimmers_box() 
     assert match([body], found, 0.7), found
 
 
+def test_a_thin_strip_joined_by_faint_water_does_not_stretch_a_swimmers_box() -> None:
+    """A dark strip too thin to be a swimmer (a rope's shadow, a real crop's floor line) lies
+    beside the swimmer, pale water between them: the faint blob holds both, and the box stays
+    the swimmer's."""
+    image = pool()
+    body = swimmer(image, round(2.5 * LANE), 400)
+    right = body.x + body.w
+    cv2.rectangle(image, (right, body.y), (right + 30, body.y + body.h), faint(36), -1)
+    cv2.rectangle(image, (right + 30, body.y - 20), (right + 38, body.y + body.h), BLACK, -1)
+    found = [d.box for d in WaterDetector(DetectorConfig()).detect(image)]
+    assert match([body], found, 0.7), found
+
+
 def test_the_lane_boundary_splits_even_where_no_rope_shows() -> None:
     image = pool(ropes=False)
     boundary = round(3 * LANE)

@@ -218,15 +218,15 @@ def _reach_out(
     stats: np.ndarray, labels: np.ndarray, swimmers: np.ndarray, faint: np.ndarray
 ) -> list[tuple[int, int, int, int]]:
     """Each swimmer blob's box (x, y, w, h), grown to the faint blob around it when that holds
-    no other swimmer: the arms and legs a film of water pales, which the water's tolerances
-    leave out. A faint blob joining two swimmers (close behind, a shared splash) grows neither,
-    nor does one whose box is over FAINT_GROWTH times the swimmer's.
-    The faint mask holds the other, so each blob lies in one faint blob."""
+    no other blob: the arms and legs a film of water pales, which the water's tolerances
+    leave out. A faint blob that joins the swimmer to another blob (a swimmer close behind, a
+    strip of rope too thin to count) grows nothing, nor does one whose box is over FAINT_GROWTH
+    times the swimmer's. The faint mask holds the other, so each blob lies in one faint blob."""
     _, faint_labels, faint_stats, _ = cv2.connectedComponentsWithStats(faint, connectivity=8)
     inside = labels > 0
     around = np.zeros(len(stats), int)
     around[labels[inside]] = faint_labels[inside]
-    shared = Counter(around[swimmers])
+    shared = Counter(around[1:])
     boxes = []
     for label in swimmers:
         x, y, w, h = (int(v) for v in stats[label, :4])
