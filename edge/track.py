@@ -339,11 +339,11 @@ class Tracker:
         tracks: list[_Track],
     ) -> dict[int, _Track]:
         """Boxes no followed track took (with their descriptors) -> which of `tracks` they
-        continue: in its lane and in reach (`_in_reach`), the most alike first, then the
-        nearest (reid-collect links tracks without descriptors: all alike). After a turn
-        under water, a blob shared while passing, or a jump away from the predicted box, a
-        lane-mate is as near as the swimmer itself, and only the look tells them apart. A
-        waiting track matched is live again."""
+        continue: in its lane and in reach (`_in_reach`), the most alike first, then the most
+        overlapping, then the nearest (reid-collect links tracks without descriptors: all
+        alike). After a turn under water, a blob shared while passing, or a jump away from the
+        predicted box, a lane-mate is as near as the swimmer itself, and only the look tells
+        them apart. A waiting track matched is live again."""
         candidates = []
         for ti, track in enumerate(tracks):
             mean = track.mean()
@@ -354,8 +354,8 @@ class Tracker:
                 if self._same_lane(track.box, box) and _in_reach(
                     track, predicted, box, frame_index
                 ):
-                    alike = float(np.dot(row, mean))
-                    candidates.append((-alike, _distance(predicted, box), ti, di))
+                    alike, overlap = float(np.dot(row, mean)), predicted.iou(box)
+                    candidates.append((-alike, -overlap, _distance(predicted, box), ti, di))
         pairs = _greedy(candidates, tracks)
         for track in pairs.values():
             if track in self._waiting:
