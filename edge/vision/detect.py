@@ -17,7 +17,7 @@ lane): thin things such as rope remnants and spray go, while a swimmer's thin ar
 stay attached to its body. Arms and legs under a film of water are nearly the water's colour,
 so a swimmer's box then reaches out to the faint blob around it, found at `FAINT_FRAC` of the
 tolerances (hysteresis, as an edge detector's two thresholds): on the club session
-(bench/session.py) that took detection at IoU >= 0.5 with the drawn bodies from 54 % to 81 %.
+(bench/session.py) that took recall at IoU >= 0.5 with the drawn bodies from 47.6 % to 70.1 %.
 Everything runs on a frame scaled down to `PROCESS_WIDTH` pixels, which keeps detection to a
 few ms on one core.
 
