@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import pytest
 from broker import Broker, Collector, wait_until
 from pipeline_support import BIN, QUIET_TF, Pool, daemon_config
@@ -19,6 +20,7 @@ pytestmark = pytest.mark.slow
 
 SPOOLED = re.compile(r"event ([0-9a-f]{32}) spooled")
 OUTAGE_S = 10.0
+LOOP_FRAMES = 120  # of the pool video's 240
 
 
 def start_daemon(config: Path, log: Path) -> subprocess.Popen:
@@ -71,11 +73,34 @@ class Run:
     daemon: subprocess.Popen
 
 
+def first_frames(video: Path, out: Path, count: int) -> Path:
+    """The video's first `count` frames: looped, every swimmer jumps back half a length, so
+    its track ends and a new one starts at every loop (the whole video's swimmers end about
+    where they began, and a good tracker then sends nothing)."""
+    capture = cv2.VideoCapture(str(video))
+    fps, size = (
+        capture.get(cv2.CAP_PROP_FPS),
+        (
+            int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
+            int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)),
+        ),
+    )
+    writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"MJPG"), fps, size)
+    for _ in range(count):
+        ok, image = capture.read()
+        assert ok, f"{video} has fewer than {count} frames"
+        writer.write(image)
+    capture.release()
+    writer.release()
+    return out
+
+
 @pytest.fixture
 def run(pool: Pool, make_broker, tmp_path: Path):
     broker = make_broker(persistent=True)
     collector = Collector(broker.port, "reid/+/events", persistent=True)
-    config = daemon_config(tmp_path, pool, broker.port, loop=True, fps=25.0)
+    video = first_frames(pool.video, tmp_path / "half.avi", LOOP_FRAMES)
+    config = daemon_config(tmp_path, pool, broker.port, uri=str(video), loop=True, fps=25.0)
     log = tmp_path / "daemon.log"
     daemon = start_daemon(config, log)
     try:
