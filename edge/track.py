@@ -317,10 +317,11 @@ class Tracker:
         whose predicted box overlaps one box (IoU at least `min_iou`) that overlaps no other
         track's: overlaps shared either way are for the look to settle (`_recognise`)."""
         tracks = [t for t in self._tracks if frame_index - t.last_seen <= FOLLOW_GAP]
+        predicted = [t.predicted(frame_index) for t in tracks]
         overlaps = [(ti, di) for ti, track in enumerate(tracks)
                     for di, box in enumerate(boxes)
                     if self._same_lane(track.box, box)
-                    and track.predicted(frame_index).iou(box) >= self.cfg.min_iou]  # fmt: skip
+                    and predicted[ti].iou(box) >= self.cfg.min_iou]  # fmt: skip
         per_track = Counter(ti for ti, _ in overlaps)
         per_box = Counter(di for _, di in overlaps)
         return {di: tracks[ti] for ti, di in overlaps if per_track[ti] == per_box[di] == 1}
@@ -355,7 +356,9 @@ class Tracker:
                     track, predicted, box, frame_index
                 ):
                     alike, overlap = float(np.dot(row, mean)), predicted.iou(box)
-                    candidates.append((-alike, -overlap, _distance(predicted, box), ti, di))
+                    candidates.append(
+                        (-alike, -overlap, math.dist(predicted.center, box.center), ti, di)
+                    )
         pairs = _greedy(candidates, tracks)
         for track in pairs.values():
             if track in self._waiting:
@@ -387,7 +390,7 @@ def _in_reach(track: _Track, predicted: Box, box: Box, frame_index: int) -> bool
     `predicted` or its last box, plus the way it swims in the frames since it was seen (it may
     have turned at a wall, under water, and come back near where it went under)."""
     size = max(track.box.w, track.box.h)
-    distance = min(_distance(predicted, box), _distance(track.box, box))
+    distance = min(math.dist(predicted.center, box.center), math.dist(track.box.center, box.center))
     swum = math.hypot(*track.velocity) * (frame_index - track.last_seen - 1)
     return distance <= MAX_JUMP_BOXES * size + swum
 
@@ -404,8 +407,3 @@ def _cut(box: Box, inside: list[Box]) -> list[Box]:
     cuts = [start, *(round((a + b) / 2) for a, b in itertools.pairwise(centres)), start + length]
     return [Box(box.x, a, box.w, b - a) if rows else Box(a, box.y, b - a, box.h)
             for a, b in itertools.pairwise(cuts) if b > a]  # fmt: skip
-
-
-def _distance(a: Box, b: Box) -> float:
-    (ax, ay), (bx, by) = a.center, b.center
-    return ((ax - bx) ** 2 + (ay - by) ** 2) ** 0.5
