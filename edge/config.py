@@ -1,7 +1,7 @@
 """The daemon's one configuration schema: a TOML file read into frozen dataclasses.
 
 Validated once, at start: an unknown key, a wrong type, a bad value or a broken rule between
-keys (`check_section`: settle_crops <= identity_window, a TLS file that is not there, ...) is a
+keys (`check_section`: settle_crops <= identity_frames, a TLS file that is not there, ...) is a
 `ConfigError` naming the key path (`mqtt.tls.ca_file: ...`), so a typo never silently falls
 back to a default and `--check-config` refuses exactly what the daemon would refuse.
 `examples/reid-edge.toml` documents every key.
@@ -99,13 +99,17 @@ class BundleConfig:
 class TrackerConfig:
     max_missed: int = 10  # frames a track may go unseen before it ends
     min_iou: float = 0.1  # below this a box does not continue a track
-    identity_window: int = 15  # a track is named by the mean descriptor of its last N crops
-    # Crops a track needs before it is announced: a full window, the evidence the bundle's track
-    # threshold was calibrated on (runs of 15 crops, train.openset).
+    # A track is named by the mean descriptor of the crops described in its last N frames (3 s
+    # at 25 fps): frames, not crops, so the embedding budget changes how many crops the mean
+    # holds but not how far back it remembers.
+    identity_frames: int = 75
+    # Crops a track needs before it is announced: the evidence the bundle's track threshold was
+    # calibrated on (runs of 15 crops, train.openset). A track is described on every frame
+    # until then, and for as many frames after its answer changes.
     settle_crops: int = 15
-    # The embedding budget: a track whose answer has held for a whole window is described on
-    # every embed_interval-th frame only; a new or unsettled track, one whose answer changed
-    # within the window and one back from a gap, on every frame. 1 = every crop, every frame.
+    # The embedding budget: a settled track whose answer holds is described on every
+    # embed_interval-th frame only; one that is new, changed its answer within settle_crops
+    # frames or is back from a gap, on every frame. 1 = every crop, every frame.
     embed_interval: int = 5
     # An announced track unseen for more than max_missed frames waits this many more for its
     # swimmer (a turn's glide under water): a box its swimmer can have swum to, or else a new
@@ -215,10 +219,10 @@ def check_section(section: object) -> None:
 def _tracker_problem(cfg: TrackerConfig) -> str | None:
     if cfg.embed_interval < 1:
         return f"tracker.embed_interval: must be at least 1 (every frame), got {cfg.embed_interval}"
-    if not 1 <= cfg.settle_crops <= cfg.identity_window:
+    if not 1 <= cfg.settle_crops <= cfg.identity_frames:
         return (
-            "tracker.settle_crops: need 1 <= settle_crops <= identity_window, "
-            f"got {cfg.settle_crops} and {cfg.identity_window}"
+            "tracker.settle_crops: need 1 <= settle_crops <= identity_frames, "
+            f"got {cfg.settle_crops} and {cfg.identity_frames}"
         )
     return None
 

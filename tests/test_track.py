@@ -14,7 +14,7 @@ from edge.identity import name_tracks
 from edge.track import SEPARATE_AFTER, TrackChange, Tracker
 from edge.types import Box, Detection
 
-CFG = TrackerConfig(max_missed=3, min_iou=0.1, identity_window=5, settle_crops=3)
+CFG = TrackerConfig(max_missed=3, min_iou=0.1, identity_frames=5, settle_crops=3)
 SWIMMERS = ("A", "B", "C", "D")
 THRESHOLD = 0.6
 STRANGER = np.full(len(SWIMMERS), 0.5)  # equally like everyone, below the threshold
@@ -161,7 +161,7 @@ def test_descriptors_must_match_detections_and_the_window_the_settling() -> None
     with pytest.raises(ValueError, match="2 detections but 1 descriptors"):
         tracker().update(0, [at(0, 0), at(300, 0)], looks("A")[None])
     with pytest.raises(ConfigError, match=r"tracker\.settle_crops: need 1 <= settle_crops"):
-        tracker(TrackerConfig(identity_window=2, settle_crops=3))
+        tracker(TrackerConfig(identity_frames=2, settle_crops=3))
 
 
 def test_with_lanes_known_a_sideways_jump_inside_the_lane_continues_the_track() -> None:
@@ -202,38 +202,59 @@ def described_frames(t: Tracker, frames: list[list[tuple[Detection, str]]], star
     return seen
 
 
-BUDGET = TrackerConfig(max_missed=3, identity_window=5, settle_crops=3, embed_interval=4)
+BUDGET = TrackerConfig(max_missed=3, identity_frames=12, settle_crops=3, embed_interval=4)
 
 
 def test_a_steady_track_is_described_on_a_schedule() -> None:
     t = tracker(BUDGET)
     seen = described_frames(t, [[(at(60, 100 + 2 * i), "A")] for i in range(40)])
-    # Every frame until announced (frame 2) and for a window after (to 6), then every 4th.
-    assert seen == [0, 1, 2, 3, 4, 5, 6, 10, 14, 18, 22, 26, 30, 34, 38]
+    # Every frame until announced (frame 2) and for settle_crops frames from then (to 4), then
+    # every 4th.
+    assert seen == [0, 1, 2, 3, 4, 8, 12, 16, 20, 24, 28, 32, 36]
 
 
 def test_a_changed_answer_or_a_gap_is_watched_on_every_frame() -> None:
     t = tracker(BUDGET)
     seen = described_frames(t, [[(at(60, 100 + 2 * i), "A")] for i in range(12)])
-    assert seen[-1] == 10
+    assert seen == [0, 1, 2, 3, 4, 8]
     # The track's crops now look like B: the scheduled ones move the mean until the answer
-    # changes (at frame 22, the third B crop of a window of 5), then every frame for a window.
+    # changes (at frame 16: the window of 12 frames holds A at 8, B at 12 and 16), then it is
+    # described on every frame for settle_crops frames.
     seen = described_frames(t, [[(at(60, 124 + 2 * i), "B")] for i in range(20)], start=12)
-    assert seen == [14, 18, 22, 23, 24, 25, 26, 30], seen
+    assert seen == [12, 16, 17, 18, 22, 26, 30], seen
     # Unseen for two frames, back: described at once.
     seen = described_frames(t, [[], [], [(at(60, 176), "B")]], start=40)
     assert seen == [42]
 
 
+def test_a_name_looks_back_as_many_frames_whatever_the_schedule() -> None:
+    """The mean is of the crops of the last identity_frames frames: described on every frame
+    or every 4th, a track whose crops turn from A to B is named B within that many frames. (A
+    window of 12 crops spanned 48 frames on the schedule, and B took 24 frames to show.)"""
+    frames = [[(at(60, 100 + 2 * i), "A" if i < 30 else "B")] for i in range(60)]
+    for cfg in (replace(BUDGET, embed_interval=1), BUDGET):
+        t = tracker(cfg)
+        updates = []
+        for index, frame in enumerate(frames):
+
+            def describe(wanted: list[int], frame=frame) -> np.ndarray:
+                return np.array([looks(frame[i][1]) for i in wanted]).reshape(-1, len(SWIMMERS))
+
+            changes = t.update(index, [d for d, _ in frame], describe)
+            updates += [(index, c.swimmer_id) for c in changes if c.type == "update"]
+        index, swimmer = updates[-1]  # (through unknown while the mean is half A, half B)
+        assert swimmer == "B" and 30 < index < 30 + cfg.identity_frames, (cfg, updates)
+
+
 def test_with_descriptors_given_every_crop_counts() -> None:
     t = tracker(BUDGET)
     run(t, [[(at(60, 100 + 2 * i), "A")] for i in range(20)])
-    assert len(t._tracks[0].descriptors) == BUDGET.identity_window  # a full window, every frame
+    assert len(t._tracks[0].recent) == BUDGET.identity_frames  # a full window, every frame
 
 
 # Several swimmers share a lane (circle swimming) and vanish for a few frames in a splash; the
 # default max_missed (10 frames) bridges that.
-LANE = TrackerConfig(min_iou=0.1, identity_window=5, settle_crops=3)
+LANE = TrackerConfig(min_iou=0.1, identity_frames=5, settle_crops=3)
 
 
 def test_swimmers_passing_head_on_in_one_lane_keep_their_ids() -> None:
@@ -271,7 +292,7 @@ def test_a_faster_swimmer_overtaking_in_one_lane_keeps_its_id() -> None:
 def test_a_swimmer_unseen_for_a_while_continues_where_it_went() -> None:
     """Unseen for 29 frames (under max_missed 30) at 4 px a frame, the swimmer is back 120 px
     further on: more than a box size from its last box, where its moving track expects it."""
-    t = tracker(TrackerConfig(max_missed=30, min_iou=0.1, identity_window=5, settle_crops=3))
+    t = tracker(TrackerConfig(max_missed=30, min_iou=0.1, identity_frames=5, settle_crops=3))
     frames = [[(at(60, 100 + 4 * i), "A")] for i in range(10)] + [[]] * 29
     frames += [[(at(60, 100 + 4 * i), "A")] for i in range(39, 45)]
     changes = run(t, frames)
