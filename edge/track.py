@@ -43,7 +43,13 @@ sideways).
 Swimmers close behind or beside each other are one blob to the water detector. Before a frame
 is matched, `separate` cuts a box that holds the predicted centres of two or more tracks seen
 apart before, and is about as long as their boxes together, half way between them: each track
-goes on with its own part and its own crop.
+goes on with its own part and its own crop. A swimmer back from a turn under water often
+surfaces close behind or beside a lane-mate, whose track then takes the blob of both; so a box
+that reaches well past the one track predicted in it, where a track waiting in the lane can
+have got to, is cut at that track's edge, and the part goes to the waiting track if it looks
+more like it than like the lane-mate (else it is nobody's: a splash, an arm). On the club
+session (3000 frames, trained bundle), swimmer-seconds tracked 94.8 -> 95.9 %, distinct tracks
+on swimmers 82 -> 72.
 
 A swimmer turning at a wall glides under water for a second or two and comes back on the other
 side of the lane, heading the other way: no motion model predicts that. With `rejoin_frames`,
@@ -89,6 +95,9 @@ SEPARATE_SHARE = 0.8
 # swimmer whose blob falls in two for a frame (a kick, a splash) starts a second track, and
 # cutting for it would keep the swimmer in two halves from then on.
 SEPARATE_AFTER = 15
+# A box reaching this share of a followed track's predicted length past it, with a lost
+# lane-mate in reach of that part, is the track's swimmer and the lane-mate in one blob (`_trim`).
+EXCESS_SHARE = 0.6
 # Tracks seen within this many frames are followed by motion (IoU with the predicted box); the
 # others (back from a turn, a shared blob) are recognised by their look among the boxes left.
 FOLLOW_GAP = 2
@@ -183,6 +192,7 @@ class Tracker:
         self._ids = itertools.count(1)
         self._keys = itertools.count(1)
         self._parts: set[Box] = set()  # the boxes `separate` cut this frame
+        self._trimmed: dict[Box, _Track] = {}  # a part `_trim` cut off -> the track cut from
         # Per detection of the last update, the key of the track it joined: what reid-collect
         # files each crop under, announced or not yet.
         self.keys: list[int] = []
@@ -208,26 +218,32 @@ class Tracker:
         if left and returning:
             rows = dict(zip(left, np.asarray(describe(left)), strict=True))
             pairs.update(self._recognise(boxes, rows, frame_index, returning))
-        tracks = []
+        tracks: list[_Track | None] = []
         for det_index, detection in enumerate(detections):
             track = pairs.get(det_index)
+            if track is None and detection.box in self._trimmed:
+                tracks.append(None)  # cut off in vain: the rest of its blob has its track
+                continue
             if track is None:
                 track = _Track(detection.box, frame_index, next(self._keys))
                 self._tracks.append(track)
             tracks.append(track)
         scheduled = callable(descriptors)
-        wanted = [i for i, t in enumerate(tracks)
-                  if i in rows or not scheduled or self._wants(t, frame_index)]  # fmt: skip
+        wanted = [i for i, t in enumerate(tracks) if t is not None
+                  and (i in rows or not scheduled or self._wants(t, frame_index))]  # fmt: skip
         asked = [i for i in wanted if i not in rows]
         rows.update(zip(asked, np.asarray(describe(asked)) if asked else [], strict=True))
         for det_index in wanted:
             row = np.asarray(rows[det_index], np.float32)
             tracks[det_index].describe(row, frame_index, self.cfg.identity_frames)
         for detection, track in zip(detections, tracks, strict=True):
-            track.see(detection.box, frame_index)
-            track.apart += detection.box not in self._parts
-        self._parts = set()
-        self.keys = [t.key for t in tracks]
+            if track is not None:
+                track.see(detection.box, frame_index)
+                track.apart += detection.box not in self._parts
+        self.keys = [
+            (t or self._trimmed[d.box]).key for d, t in zip(detections, tracks, strict=True)
+        ]
+        self._parts, self._trimmed = set(), {}
         settled = [t for t in self._tracks if t.crops >= self.cfg.settle_crops]
         if settled and (wanted or changes):  # no new crop and no track gone: answers stand
             holding = [t.naming.swimmer_id for t in settled]
@@ -244,14 +260,37 @@ class Tracker:
         and one box for two tracks loses one of them and gives the other a crop of both."""
         out = []
         apart = [t.predicted(frame_index) for t in self._tracks if t.apart >= SEPARATE_AFTER]
+        followed = [t for t in self._tracks if frame_index - t.last_seen <= FOLLOW_GAP]
         for detection in detections:
             box = detection.box
             inside = [p for p in apart if box.contains(*p.center)]
-            parts = _cut(box, inside) if len(inside) > 1 else [box]
+            parts = _cut(box, inside) if len(inside) > 1 else self._trim(box, followed, frame_index)
             if len(parts) > 1:
                 self._parts.update(parts)
             out.extend(Detection(part, detection.score) for part in parts)
         return out
+
+    def _trim(self, box: Box, followed: list[_Track], frame_index: int) -> list[Box]:
+        """`box` in two when it holds one followed track's predicted centre, reaches past its
+        predicted box by EXCESS_SHARE of its length, and a track waiting in the lane (its
+        swimmer under water after a turn) can have got to that part: surfacing close behind or
+        beside a lane-mate, the swimmer is one blob with it, and the lane-mate's track would
+        take the blob and leave the swimmer untracked until they part. The part goes to the
+        waiting track only if it looks more like it than like the lane-mate (`_recognise`);
+        else it is the lane-mate's splash or reach, and nobody's."""
+        holding = [t for t in followed if box.contains(*t.predicted(frame_index).center)]
+        if len(holding) != 1 or not self._waiting:
+            return [box]
+        split = _split_off(box, holding[0].predicted(frame_index))
+        if split is None:
+            return [box]
+        excess = split[1]
+        if any(self._same_lane(t.box, excess)
+               and _in_reach(t, t.predicted(frame_index), excess, frame_index)
+               for t in self._waiting):  # fmt: skip
+            self._trimmed[excess] = holding[0]
+            return list(split)
+        return [box]
 
     def _wants(self, track: _Track, frame_index: int) -> bool:
         """Whether this frame's crop of `track` must be described (the embedding budget)."""
@@ -362,15 +401,16 @@ class Tracker:
         them apart. A waiting track matched is live again."""
         candidates = []
         for ti, track in enumerate(tracks):
-            mean = track.mean()
-            mean /= np.linalg.norm(mean) or 1.0
             predicted = track.predicted(frame_index)
             for di, row in rows.items():
                 box = boxes[di]
                 if self._same_lane(track.box, box) and _in_reach(
                     track, predicted, box, frame_index
                 ):
-                    alike, overlap = float(np.dot(row, mean)), predicted.iou(box)
+                    alike, overlap = _alike(row, track), predicted.iou(box)
+                    cut_from = self._trimmed.get(box)
+                    if cut_from is not None and alike <= _alike(row, cut_from):
+                        continue
                     candidates.append(
                         (-alike, -overlap, math.dist(predicted.center, box.center), ti, di)
                     )
@@ -386,6 +426,12 @@ class Tracker:
         if self.lane_of is not None:
             return self.lane_of(a) == self.lane_of(b)
         return abs(a.center[0] - b.center[0]) <= max(a.w, b.w)
+
+
+def _alike(row: np.ndarray, track: _Track) -> float:
+    """The cosine of a crop's descriptor to the track's mean descriptor."""
+    mean = track.mean()
+    return float(np.dot(row, mean)) / (np.linalg.norm(mean) or 1.0)
 
 
 def _greedy(candidates: list[tuple], tracks: list[_Track]) -> dict[int, _Track]:
@@ -408,6 +454,33 @@ def _in_reach(track: _Track, predicted: Box, box: Box, frame_index: int) -> bool
     distance = min(math.dist(predicted.center, box.center), math.dist(track.box.center, box.center))
     swum = math.hypot(*track.velocity) * (frame_index - track.last_seen - 1)
     return distance <= MAX_JUMP_BOXES * size + swum
+
+
+def _split_off(box: Box, predicted: Box) -> tuple[Box, Box] | None:
+    """(`box` up to `predicted`'s edge, the part beyond) on the side and axis where `box`
+    reaches furthest past `predicted`, if that is at least EXCESS_SHARE of its length."""
+    best = None
+    for rows in (True, False):  # along the lane (one behind the other), across (side by side)
+        start, length = (box.y, box.h) if rows else (box.x, box.w)
+        p_start, p_length = (predicted.y, predicted.h) if rows else (predicted.x, predicted.w)
+        before, after = p_start - start, start + length - (p_start + p_length)
+        reach = max(before, after)
+        if reach >= EXCESS_SHARE * p_length and (best is None or reach > best[0]):
+            best = (reach, rows, p_start if before > after else p_start + p_length, before > after)
+    if best is None:
+        return None
+    _, rows, cut, excess_first = best
+    if rows:
+        first, second = (
+            Box(box.x, box.y, box.w, cut - box.y),
+            Box(box.x, cut, box.w, box.y + box.h - cut),
+        )
+    else:
+        first, second = (
+            Box(box.x, box.y, cut - box.x, box.h),
+            Box(cut, box.y, box.x + box.w - cut, box.h),
+        )
+    return (second, first) if excess_first else (first, second)
 
 
 def _cut(box: Box, inside: list[Box]) -> list[Box]:

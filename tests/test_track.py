@@ -445,3 +445,49 @@ def test_a_swimmer_whose_blob_fell_in_two_for_a_moment_is_not_cut() -> None:
     run(t, [[(head, "A"), (legs, "A")]] * 3, start=20)
     whole = Box(60, 192, 40, 100)
     assert [d.box for d in t.separate([Detection(whole)], 23)] == [whole]
+
+
+def lane_mate_back_behind(t: Tracker) -> None:
+    """B swims up the lane; A swims down, goes under at frame 10 (a turn), and waits."""
+    frames = [[(at(60, 700 - 4 * i), "B")] + ([(at(60, 400 + 4 * i), "A")] if i < 10 else [])
+              for i in range(30)]  # fmt: skip
+    run(t, frames)
+
+
+def test_a_lane_mate_surfacing_in_one_blob_with_a_swimmer_is_cut_off_for_its_track() -> None:
+    """A surfaces close behind B: one blob, 200 px, where B's track expects its 100 px box.
+    A's lost track can have got to the part past B's, so the blob is cut at B's edge and A's
+    track goes on with that part: no new track, and B's keeps its own."""
+    t = tracker(replace(CFG, rejoin_frames=30), lane_width=320)
+    lane_mate_back_behind(t)
+    blob = Box(60, 580, 40, 200)
+    parts = [d.box for d in t.separate([Detection(blob)], 30)]
+    assert parts == [Box(60, 580, 40, 100), Box(60, 680, 40, 100)]
+    t.update(30, [Detection(p) for p in parts], np.array([looks("B"), looks("A")]))
+    assert {v.track_id: (v.swimmer_id, v.box.y) for v in t.visible} == {
+        1: ("B", 580),
+        2: ("A", 680),
+    }
+
+
+def test_a_part_cut_off_that_looks_like_the_lane_mate_is_nobodys() -> None:
+    """The part past B's box looks like B, not like A (B's splash, or B reaching): A's track
+    does not take it, and it starts no track of its own; its crop is filed under B's track."""
+    t = tracker(replace(CFG, rejoin_frames=30), lane_width=320)
+    lane_mate_back_behind(t)
+    parts = [d.box for d in t.separate([Detection(Box(60, 580, 40, 200))], 30)]
+    assert len(parts) == 2
+    t.update(30, [Detection(p) for p in parts], np.array([looks("B"), looks("B")]))
+    assert [(v.track_id, v.box.y) for v in t.visible] == [(1, 580)]
+    assert t.keys == [1, 1]
+
+
+def test_a_long_blob_with_nobody_lost_in_reach_is_one_swimmer() -> None:
+    """A splash or a reaching arm lengthens a swimmer's blob too: with no lost lane-mate that
+    can have got there (A went under in another lane), the blob stays whole."""
+    t = tracker(replace(CFG, rejoin_frames=30), lane_width=320)
+    frames = [[(at(60, 700 - 4 * i), "B")] + ([(at(400, 400 + 4 * i), "A")] if i < 10 else [])
+              for i in range(30)]  # fmt: skip
+    run(t, frames)
+    blob = Box(60, 580, 40, 200)
+    assert [d.box for d in t.separate([Detection(blob)], 30)] == [blob]
