@@ -23,7 +23,7 @@ Figures, against the simulator's truth:
   (its box's centre on the swimmer's crop), and with one that names it right then;
 - tracks per swimmer-visit: the distinct announced tracks that were ever on a swimmer, per stay
   in the pool (a glide under water after a turn does not end a stay; here every swimmer stays
-  the whole session);
+  the whole session), and those on it for at least a second;
 - fps and ms per stage with 24 in view. Writes bench/results/session.json.
 
 `--every-crop` describes every crop of every frame (`tracker.embed_interval` 1) instead of the
@@ -36,7 +36,7 @@ import argparse
 import json
 import shutil
 import sys
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
 
 from machine import cpu_name
@@ -180,9 +180,12 @@ class RecordingDaemon(Daemon):
 def identity(seen: dict[int, list[TrackView]], truth: dict) -> dict:
     """Per visible swimmer and frame, the announced track on it (its box's centre on the
     swimmer's pasted crop, one swimmer per track: demo.score.pair_boxes) and whether it names
-    that swimmer; tracks per visit counts the distinct tracks that were ever on a swimmer."""
+    that swimmer; tracks per visit counts the distinct tracks that were ever on a swimmer, and
+    those on it for a second or more (a track that touched a swimmer in passing, its box
+    centre on the swimmer's crop for a few frames while two blobs were one, is not a split of
+    that swimmer's visit, though it counts in the first figure)."""
     right = covered = total = 0
-    tracks_on: dict[str, set[int]] = defaultdict(set)
+    frames_on: Counter[tuple[str, int]] = Counter()
     for frame in truth["frames"]:
         views = seen.get(frame["index"], [])
         total += len(frame["swimmers"])
@@ -190,13 +193,15 @@ def identity(seen: dict[int, list[TrackView]], truth: dict) -> dict:
             track = views[i]
             covered += 1
             right += track.swimmer_id == swimmer["identity"]
-            tracks_on[swimmer["identity"]].add(track.track_id)
+            frames_on[swimmer["identity"], track.track_id] += 1
     stays = visits(truth, round(2 * GLIDE_S * FPS), 1)
-    tracks = sum(len(ids) for ids in tracks_on.values())
+    tracks, lasting = len(frames_on), sum(n >= FPS for n in frames_on.values())
     return {
         "visits": stays,
         "tracks_on_swimmers": tracks,
         "tracks_per_visit": round(tracks / stays, 2),
+        "tracks_on_swimmers_1s": lasting,
+        "tracks_per_visit_1s": round(lasting / stays, 2),
         "swimmer_seconds_tracked": round(covered / total, 4),
         "swimmer_seconds_right": round(right / total, 4),
         "right_while_tracked": round(right / max(covered, 1), 4),
