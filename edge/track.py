@@ -17,7 +17,7 @@ from a gap, or whose answer changed within `settle_crops` frames, and otherwise 
 closely. The window is in frames, not crops, so the schedule changes how many crops a mean
 holds, not how far back it looks: with a window of 15 crops, describing every crop named 84.8 %
 of the club session's swimmer-seconds right (bench/session.py --train, 3000 frames) against
-91.6 % on the schedule, which spread the 15 over 3 s; with 75 frames, 91.9 and 91.3 %. A single
+91.6 % on the schedule, which spread the 15 over 3 s; with 75 frames, 91.6 and 91.2 %. A single
 crop cannot flag a swap by itself: its descriptor's cosine to its own track's mean has a median
 of 0.77 and a 5th percentile of 0.46 (the real crops' pool video), as low as another swimmer's.
 So a swap is seen as the scheduled crops move the mean, slower than with every crop: the price
