@@ -95,8 +95,9 @@ SEPARATE_SHARE = 0.8
 # swimmer whose blob falls in two for a frame (a kick, a splash) starts a second track, and
 # cutting for it would keep the swimmer in two halves from then on.
 SEPARATE_AFTER = 15
-# A box reaching this share of a followed track's predicted length past it, with a lost
-# lane-mate in reach of that part, is the track's swimmer and the lane-mate in one blob (`_trim`).
+# A box reaching this share of a followed track's predicted length past it, with a waiting
+# lane-mate in reach of that part, may be the track's swimmer and the lane-mate in one blob
+# (`_trim`).
 EXCESS_SHARE = 0.6
 # Tracks seen within this many frames are followed by motion (IoU with the predicted box); the
 # others (back from a turn, a shared blob) are recognised by their look among the boxes left.
@@ -459,17 +460,17 @@ def _in_reach(track: _Track, predicted: Box, box: Box, frame_index: int) -> bool
 def _split_off(box: Box, predicted: Box) -> tuple[Box, Box] | None:
     """(`box` up to `predicted`'s edge, the part beyond) on the side and axis where `box`
     reaches furthest past `predicted`, if that is at least EXCESS_SHARE of its length."""
-    best = None
+    reaches = []
     for rows in (True, False):  # along the lane (one behind the other), across (side by side)
         start, length = (box.y, box.h) if rows else (box.x, box.w)
         p_start, p_length = (predicted.y, predicted.h) if rows else (predicted.x, predicted.w)
         before, after = p_start - start, start + length - (p_start + p_length)
-        reach = max(before, after)
-        if reach >= EXCESS_SHARE * p_length and (best is None or reach > best[0]):
-            best = (reach, rows, p_start if before > after else p_start + p_length, before > after)
-    if best is None:
+        if max(before, after) >= EXCESS_SHARE * p_length:
+            cut = p_start if before > after else p_start + p_length
+            reaches.append((max(before, after), rows, cut, before > after))
+    if not reaches:
         return None
-    _, rows, cut, excess_first = best
+    _, rows, cut, excess_first = max(reaches)
     if rows:
         first, second = (
             Box(box.x, box.y, box.w, cut - box.y),
