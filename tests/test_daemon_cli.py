@@ -52,6 +52,8 @@ def test_check_config_accepts_a_good_config(tmp_path: Path, bundle: Path) -> Non
         ("[mqtt]\nprot = 1883\n", "mqtt.prot: unknown key"),
         ("[mqtt]\nport = 'x'\n", "mqtt.port: expected int"),
         ("[tracker]\nidentity_frames = 1.5\n", "tracker.identity_frames: expected int"),
+        # Renamed when its unit changed from crops to frames: refused, not read as frames.
+        ("[tracker]\nidentity_window = 15\n", "tracker.identity_window: unknown key"),
         # Rules between keys, which the daemon used to hit only once running (issue 16):
         ("[tracker]\nidentity_frames = 5\nsettle_crops = 6\n", "tracker.settle_crops: need 1 <="),
         ("[spool]\nmax_events = 0\n", "spool.max_events: must be at least 1"),
