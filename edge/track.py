@@ -261,7 +261,10 @@ class Tracker:
         and one box for two tracks loses one of them and gives the other a crop of both."""
         out = []
         apart = [t.predicted(frame_index) for t in self._tracks if t.apart >= SEPARATE_AFTER]
-        followed = [t for t in self._tracks if frame_index - t.last_seen <= FOLLOW_GAP]
+        # Each followed track with where it should be now, for `_trim`: only a swimmer waiting
+        # (back from a turn under water) is ever cut off, so none when nobody waits.
+        followed = [(t, t.predicted(frame_index)) for t in self._tracks
+                    if self._waiting and frame_index - t.last_seen <= FOLLOW_GAP]  # fmt: skip
         for detection in detections:
             box = detection.box
             inside = [p for p in apart if box.contains(*p.center)]
@@ -271,7 +274,7 @@ class Tracker:
             out.extend(Detection(part, detection.score) for part in parts)
         return out
 
-    def _trim(self, box: Box, followed: list[_Track], frame_index: int) -> list[Box]:
+    def _trim(self, box: Box, followed: list[tuple[_Track, Box]], frame_index: int) -> list[Box]:
         """`box` in two when it holds one followed track's predicted centre, reaches past its
         predicted box by EXCESS_SHARE of its length, and a track waiting in the lane (its
         swimmer under water after a turn) can have got to that part: surfacing close behind or
@@ -279,17 +282,18 @@ class Tracker:
         take the blob and leave the swimmer untracked until they part. The part goes to the
         waiting track only if it looks more like it than like the lane-mate (`_recognise`);
         else it is the lane-mate's splash or reach, and nobody's."""
-        holding = [t for t in followed if box.contains(*t.predicted(frame_index).center)]
-        if len(holding) != 1 or not self._waiting:
+        holding = [(t, p) for t, p in followed if box.contains(*p.center)]
+        if len(holding) != 1:
             return [box]
-        split = _split_off(box, holding[0].predicted(frame_index))
+        track, predicted = holding[0]
+        split = _split_off(box, predicted)
         if split is None:
             return [box]
         excess = split[1]
         if any(self._same_lane(t.box, excess)
                and _in_reach(t, t.predicted(frame_index), excess, frame_index)
                for t in self._waiting):  # fmt: skip
-            self._trimmed[excess] = holding[0]
+            self._trimmed[excess] = track
             return list(split)
         return [box]
 
@@ -402,15 +406,15 @@ class Tracker:
         them apart. A waiting track matched is live again."""
         candidates = []
         for ti, track in enumerate(tracks):
-            predicted = track.predicted(frame_index)
+            predicted, mean = track.predicted(frame_index), _unit_mean(track)
             for di, row in rows.items():
                 box = boxes[di]
                 if self._same_lane(track.box, box) and _in_reach(
                     track, predicted, box, frame_index
                 ):
-                    alike, overlap = _alike(row, track), predicted.iou(box)
+                    alike, overlap = float(np.dot(row, mean)), predicted.iou(box)
                     cut_from = self._trimmed.get(box)
-                    if cut_from is not None and alike <= _alike(row, cut_from):
+                    if cut_from is not None and alike <= float(np.dot(row, _unit_mean(cut_from))):
                         continue
                     candidates.append(
                         (-alike, -overlap, math.dist(predicted.center, box.center), ti, di)
@@ -429,10 +433,10 @@ class Tracker:
         return abs(a.center[0] - b.center[0]) <= max(a.w, b.w)
 
 
-def _alike(row: np.ndarray, track: _Track) -> float:
-    """The cosine of a crop's descriptor to the track's mean descriptor."""
+def _unit_mean(track: _Track) -> np.ndarray:
+    """The track's mean descriptor, of length 1: its dot with a crop's is their cosine."""
     mean = track.mean()
-    return float(np.dot(row, mean)) / (np.linalg.norm(mean) or 1.0)
+    return mean / (np.linalg.norm(mean) or 1.0)
 
 
 def _greedy(candidates: list[tuple], tracks: list[_Track]) -> dict[int, _Track]:
