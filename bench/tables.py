@@ -342,9 +342,8 @@ def session(data: dict) -> str:
          f"{_pct(found['recall_on_crop'])}, {_pct(found['precision_on_crop'])}", ""],
         ["tracks per swimmer-visit", f"{data['tracks_per_visit']:.2f} "
          f"({data['tracks_on_swimmers']} tracks on {data['visits']} visits)", "<= 1.2"],
-        *([["tracks per swimmer-visit, on the swimmer for 1 s or more",
-            f"{data['tracks_per_visit_1s']:.2f} ({data['tracks_on_swimmers_1s']} tracks)", ""]]
-          if "tracks_per_visit_1s" in data else []),
+        ["tracks per swimmer-visit, on the swimmer for 1 s or more",
+         f"{data['tracks_per_visit_1s']:.2f} ({data['tracks_on_swimmers_1s']} tracks)", ""],
         ["swimmer-seconds with a track on the swimmer", _pct(data["swimmer_seconds_tracked"]),
          ""],
         ["swimmer-seconds named right", f"{_pct(data['swimmer_seconds_right'])} "

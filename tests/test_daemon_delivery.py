@@ -78,13 +78,8 @@ def first_frames(video: Path, out: Path, count: int) -> Path:
     its track ends and a new one starts at every loop (the whole video's swimmers end about
     where they began, and a good tracker then sends nothing)."""
     capture = cv2.VideoCapture(str(video))
-    fps, size = (
-        capture.get(cv2.CAP_PROP_FPS),
-        (
-            int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
-            int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)),
-        ),
-    )
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    size = (int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))
     writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"MJPG"), fps, size)
     for _ in range(count):
         ok, image = capture.read()
