@@ -45,7 +45,7 @@ def score(video: Path, truth: dict, pool: PoolConfig) -> dict:
     """Detection and lane figures, and tracks per swimmer, for one geometry."""
     detector = make_detector(DetectorConfig(lanes=LANES), pool)
     geometry = pool_geometry(LANES, pool, truth["width"], truth["height"])
-    tracker = Tracker(TrackerConfig(), lambda _m, held: [Naming(None, -1.0)] * len(held),
+    tracker = Tracker(TrackerConfig(), lambda _m, held, _away: [Naming(None, -1.0)] * len(held),
                       geometry.lane_of)  # fmt: skip
     source = open_source(SourceConfig(kind="video", uri=str(video)))
     found = wrong = missed = right_lane = 0

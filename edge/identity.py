@@ -11,7 +11,10 @@ A stranger who looks like swimmer 5 is then answered unknown whenever swimmer 5 
 and looks more like itself; a stranger alone is unknown below the threshold. A track keeps the
 swimmer it holds unless another track beats it by more than `HOLD_MARGIN`, so two tracks that
 look alike (a track that broke in two, a swimmer and its lookalike) do not swap names frame by
-frame.
+frame. A swimmer whose track lost it a moment ago (under water after a turn) is still in that
+place, so a track holding someone else does not take it meanwhile: on the club session, a
+swimmer's track took its lane-mate's name at every one of the lane-mate's turns, for the second
+it was under. A track holding no one yet may take it: that may be the swimmer back.
 
 `assign` is the Hungarian method (Kuhn-Munkres) written out in numpy, because the device has no
 scipy; a test checks it against `scipy.optimize.linear_sum_assignment`.
@@ -19,7 +22,7 @@ scipy; a test checks it against `scipy.optimize.linear_sum_assignment`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,10 +44,12 @@ def name_tracks(
     classes: Sequence[str],
     threshold: float,
     holding: Sequence[str | None] = (),
+    away: Collection[str] = (),
 ) -> list[Naming]:
     """One `Naming` per row of `similarities` (tracks x enrolled swimmers, in `classes` order);
     `holding[i]`: the swimmer track i was last given, which it keeps against a rival that is
-    better by less than `HOLD_MARGIN` (never below the threshold)."""
+    better by less than `HOLD_MARGIN` (never below the threshold); `away`: swimmers out of
+    sight for a moment, whom no track holding another swimmer is given."""
     sims = np.asarray(similarities, dtype=np.float64)
     if sims.size == 0:
         return [Naming(None, -1.0) for _ in range(len(sims))]
@@ -54,6 +59,8 @@ def name_tracks(
             column = classes.index(swimmer)
             if sims[row, column] >= threshold:
                 favoured[row, column] += HOLD_MARGIN
+            for other in set(away) - {swimmer}:
+                favoured[row, classes.index(other)] = threshold - 1.0  # below: never given
     chosen = assign(favoured, threshold)
     return [
         Naming(classes[j], float(sims[i, j])) if j is not None else Naming(None, float(row.max()))

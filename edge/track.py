@@ -103,9 +103,9 @@ EXCESS_SHARE = 0.6
 # others (back from a turn, a shared blob) are recognised by their look among the boxes left.
 FOLLOW_GAP = 2
 
-# Names the tracks whose mean descriptors are the rows, given whom each holds now:
-# edge.vision.identify.Identifier.name_tracks.
-Namer = Callable[[np.ndarray, list[str | None]], list[Naming]]
+# Names the tracks whose mean descriptors are the rows, given whom each holds now and the
+# swimmers whose tracks wait for them: edge.vision.identify.Identifier.name_tracks.
+Namer = Callable[[np.ndarray, list[str | None], set[str]], list[Naming]]
 LaneOf = Callable[[Box], int]
 # Descriptors for the crops of the detections at these indices (rows in that order).
 Describe = Callable[[list[int]], np.ndarray]
@@ -248,7 +248,8 @@ class Tracker:
         settled = [t for t in self._tracks if t.crops >= self.cfg.settle_crops]
         if settled and (wanted or changes):  # no new crop and no track gone: answers stand
             holding = [t.naming.swimmer_id for t in settled]
-            namings = self.namer(np.stack([t.mean() for t in settled]), holding)
+            away = {t.naming.swimmer_id for t in self._waiting} - {None}
+            namings = self.namer(np.stack([t.mean() for t in settled]), holding, away)
             for track, naming in zip(settled, namings, strict=True):
                 changes.extend(self._announce(track, naming, frame_index))
         return changes

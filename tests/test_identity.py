@@ -60,6 +60,16 @@ def test_a_track_keeps_its_swimmer_against_a_slightly_better_rival() -> None:
     assert [n.swimmer_id for n in name_tracks(sims, SWIMMERS, 0.6, holding)] == [None, "1"]
 
 
+def test_a_swimmer_away_for_a_moment_is_not_given_to_a_track_holding_another() -> None:
+    sims = np.array([[0.70, 0.90, 0.2], [0.2, 0.80, 0.2]])
+    named = name_tracks(sims[:1], SWIMMERS, 0.6, ["1"], away={"5"})
+    assert named == [Naming("1", 0.70)]  # without away: "5", by more than the hold margin
+    assert name_tracks(sims[:1], SWIMMERS, 0.6, ["1"])[0].swimmer_id == "5"
+    # A track that holds no one yet may be that swimmer back.
+    named = name_tracks(sims[1:], SWIMMERS, 0.6, [None], away={"5"})
+    assert named == [Naming("5", 0.80)]
+
+
 def test_holding_never_lifts_a_track_over_the_threshold() -> None:
     sims = np.array([[0.6 - HOLD_MARGIN / 2, 0.1, 0.1]])
     assert name_tracks(sims, SWIMMERS, 0.6, ["1"]) == [Naming(None, pytest.approx(0.59))]

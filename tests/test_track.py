@@ -27,9 +27,9 @@ def looks(who: str | np.ndarray) -> np.ndarray:
     return np.asarray(who, float) / np.linalg.norm(who)
 
 
-def namer(means: np.ndarray, holding: list[str | None]):
+def namer(means: np.ndarray, holding: list[str | None], away: set[str]):
     """The device's naming (edge/identity.py) against a gallery of one row per swimmer."""
-    return name_tracks(means @ np.eye(len(SWIMMERS)), SWIMMERS, THRESHOLD, holding)
+    return name_tracks(means @ np.eye(len(SWIMMERS)), SWIMMERS, THRESHOLD, holding, away)
 
 
 def at(x: int, y: int) -> Detection:
@@ -328,6 +328,23 @@ def test_a_swimmer_back_far_away_is_rejoined_by_its_name() -> None:
         (12, "new", 2, "B"),
         (73, "end", 2, "B"),
         (73, "end", 1, "A"),
+    ]
+
+
+def test_a_swimmer_under_water_keeps_its_name_from_a_lane_mate_who_looks_like_it() -> None:
+    """A looks a little more like B than like itself. While B is in view the naming gives
+    each its own; while B is under water after its turn, A's track must not take B's name (B
+    is still there, under), and B back continues its own track."""
+    t = tracker(replace(CFG, rejoin_frames=30), lane_width=320)
+    a_like_b = np.array([0.65, 0.76, 0.0, 0.0])
+    a = [(at(60, 100 + 4 * i), a_like_b) for i in range(40)]
+    b = [(at(200, 400 + 6 * i), "B") for i in range(10)]
+    b += [None] * 15 + [(at(200, 440 - 6 * i), "B") for i in range(15)]
+    frames = [[d for d in pair if d is not None] for pair in zip(a, b, strict=True)]
+    changes = run(t, frames)
+    assert [(c.type, c.track_id, c.swimmer_id) for _, c in changes] == [
+        ("new", 1, "A"),
+        ("new", 2, "B"),
     ]
 
 

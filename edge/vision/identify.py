@@ -10,6 +10,7 @@ import argparse
 import json
 import logging
 import sys
+from collections.abc import Collection
 
 import numpy as np
 
@@ -66,12 +67,14 @@ class Identifier:
             return []
         return list(self.classifier.predict(self.describe(crops)))
 
-    def name_tracks(self, means: np.ndarray, holding: list[str | None]) -> list[Naming]:
-        """Live tracks' mean descriptors (and whom each holds now) -> their answers, each
-        swimmer in one place at most (edge/identity.py)."""
+    def name_tracks(
+        self, means: np.ndarray, holding: list[str | None], away: Collection[str] = ()
+    ) -> list[Naming]:
+        """Live tracks' mean descriptors (whom each holds now, and who is out of sight for a
+        moment) -> their answers, each swimmer in one place at most (edge/identity.py)."""
         similarities = self.classifier.similarities(means)
         classes = self.classifier.classes
-        return name_tracks(similarities, classes, self.track_threshold, holding)
+        return name_tracks(similarities, classes, self.track_threshold, holding, away)
 
 
 def _format(path: str, prediction: Prediction | None, error: str | None, as_json: bool) -> str:
