@@ -442,6 +442,21 @@ def test_one_blob_holding_two_tracks_is_cut_between_them(side_by_side: bool, cut
     assert sorted(t.keys) == sorted(keys)
 
 
+def test_parts_cut_from_a_blob_of_two_leave_the_names_alone() -> None:
+    """A part cut half way between two swimmers holds some of the other one; at worst it looks
+    like the other. For longer than `identity_frames`, the blob is cut and each part looks like
+    the other swimmer: the names stay, as the tracks' means take no such crops."""
+    t = tracker()
+    follow_two(t, gap=10)
+    names = {v.track_id: v.swimmer_id for v in t.visible}
+    for i in range(FOLLOWED, FOLLOWED + 2 * CFG.identity_frames):
+        blob = Detection(Box(60, 164 + 4 * (i - FOLLOWED), 40, 210))
+        parts = t.separate([blob], i)
+        assert len(parts) == 2
+        assert t.update(i, parts, np.array([looks("A"), looks("B")])) == []  # B's part first
+    assert {v.track_id: v.swimmer_id for v in t.visible} == names == {1: "A", 2: "B"}
+
+
 def test_a_box_one_swimmer_long_is_not_cut() -> None:
     """Two tracks predicted inside a box of one swimmer's size: a duplicate, not two swimmers."""
     t = tracker()
