@@ -13,7 +13,7 @@ import pytest
 from edge.config import DetectorConfig
 from edge.errors import ConfigError, ModelError
 from edge.types import Box
-from edge.vision.detect import SsdDetector, WaterDetector, make_detector
+from edge.vision.detect import SsdDetector, WaterDetector, make_detector, process_width
 
 W, H, LANES = 1280, 720, 8
 LANE = W / LANES
@@ -65,6 +65,15 @@ def test_finds_each_swimmer_in_its_lane() -> None:
     ]
     found = [d.box for d in WaterDetector(DetectorConfig()).detect(image)]
     assert match(truth, found, 0.7), (truth, found)
+
+
+def test_small_swimmers_are_segmented_at_a_finer_scale() -> None:
+    """A swimmer a fifth of a 1280 px frame's eighth (6 px at 320) is segmented at 640, one
+    half a lane wide stays at 320, and a frame is never scaled up."""
+    assert process_width(1280, 0.2 / LANES) == 640
+    assert process_width(1280, 0.5 / LANES) == 320
+    assert process_width(480, 0.2 / LANES) == 480
+    assert process_width(1280, 0.01) == 640  # the finest there is
 
 
 def test_splits_two_swimmers_touching_across_a_rope() -> None:

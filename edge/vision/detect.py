@@ -19,8 +19,9 @@ stay attached to its body. Arms and legs under a film of water are nearly the wa
 so a swimmer's box then reaches out to the faint blob around it, found at `FAINT_FRAC` of the
 tolerances (hysteresis, as an edge detector's two thresholds): on the club session
 (bench/session.py) that took recall at IoU >= 0.5 with the drawn bodies from 47.6 % to 70.1 %.
-Everything runs on a frame scaled down to `PROCESS_WIDTH` pixels, which keeps detection to a
-few ms on one core.
+Everything runs on a frame scaled down to 320 pixels wide, or 640 where the expected swimmer
+would be under `MIN_SWIMMER_PX` across at 320 (`process_width`), which keeps detection to a
+few ms on one core. The water colour and its cells are measured on grids that scale with it.
 
 `SsdDetector` runs a user-supplied TFLite detection model with the standard SSD outputs
 (boxes [1,N,4] as ymin,xmin,ymax,xmax in 0..1, classes [1,N], scores [1,N], count [1]).
@@ -44,15 +45,18 @@ from edge.vision.runtime import make_interpreter
 
 log = logging.getLogger(__name__)
 
-# Frames are segmented at this width (4x fewer pixels than 1280x720). At 320 a swimmer's arm
-# was a pixel wide and a swimmer at the far end a few pixels across: on the club session (900
-# frames), recall at IoU >= 0.5 with the drawn bodies 83.3 % at 320 against 90.5 % at 640
-# (precision 88.8 against 92.8 %), for 2.7 -> 7.2 ms a frame on one core (Intel Xeon here).
-PROCESS_WIDTH = 640
+# Frames are segmented at the first of these widths (never above the frame's own) at which
+# the expected swimmer (`swimmer_width` of a lane) is MIN_SWIMMER_PX across: 16 and 4 times
+# fewer pixels than 1280x720. At 320 a club session's swimmer (a fifth of a lane) is 6 px
+# across and its arm one: on that session (900 frames), recall at IoU >= 0.5 with the drawn
+# bodies 83.3 % at 320 against 90.3 % at 640 (precision 88.7 against 92.6 %). One swimmer to a
+# lane (half its width, 20 px at 320) keeps 320 and its cost: 1.9 against 4.5 ms a frame.
+PROCESS_WIDTHS = (320, 640)
+MIN_SWIMMER_PX = 12
 # A slight blur (sigma, processing pixels) evens out water ripples and JPEG noise; a stronger
-# one washes thin arms and legs into the water (at 640, recall 88.7 % at 1.0).
+# one washes thin arms and legs into the water (at 640, recall 88.7 % at 1.0, 90.5 % at 0.5).
 BLUR_SIGMA = 0.5
-REFERENCE_STEP = 3  # the water colour is the median of every 3rd pixel each way
+REFERENCE_COLUMNS = 107  # the water colour is the median of a grid this many pixels across
 NOMINAL_LANES = 8  # sizes the morphology when lane-aware splitting is off (lanes = 0)
 CORE_FRAC = 0.32  # a blob needs a solid square this fraction of a swimmer's width to count
 # Closing kernel (processing pixels, width x height): fills a swimmer's water-coloured holes
@@ -60,7 +64,7 @@ CORE_FRAC = 0.32  # a blob needs a solid square this fraction of a swimmer's wid
 # joins more than that: at 640, recall 87.2 % at 11 tall, 90.5 % at 7.
 CLOSE_SIZE = (3, 7)
 MIN_WATER_LINE = 0.25  # a row/column with less water than this is deck or a rope
-LOCAL_CELL = 40  # (processing pixels: 1/16 of the width) the water's colour is measured per cell
+LOCAL_CELLS = 16  # the water's local colour is measured in square cells, this many across
 LOCAL_MIN_SHARE = 0.5  # ...that are at least half water-hued; others take the frame's colour
 DEEP_HUE_FRAC = 0.5  # darker water-like pixels must be this much closer in hue to count
 # A swimmer's box reaches out to the pixels this fraction of the tolerances away from the water
@@ -100,12 +104,13 @@ class WaterDetector:
         self._close = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, CLOSE_SIZE)
         self._no_water = False  # for logging the change only, not every frame
         self._scene: _Scene | None = None
+        self._sizes: dict[tuple[int, int], tuple[int, int]] = {}  # frame -> processing size
 
     def detect(self, bgr: np.ndarray) -> list[Detection]:
         height, width = bgr.shape[:2]
-        small = _downscale(bgr)
+        small = self._downscale(bgr)
         mask, faint = self.foreground(small)
-        count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        count, labels, stats, _ = _components(mask)
         size = self._core_size(small)
         core = cv2.erode(mask, cv2.getStructuringElement(cv2.MORPH_RECT, (size, size)))
         solid = np.zeros(count, bool)
@@ -130,14 +135,12 @@ class WaterDetector:
         if reference is None:
             empty = np.zeros(hsv.shape[:2], np.uint8)
             return empty, empty
-        local = self.local_water(hsv, reference)  # per cell: small, made full size per bound
-        water = self._water(hsv, local, self._tolerance)
+        water, faint = self._water(hsv, self.local_water(hsv, reference))
         # Rows and columns that are hardly water are deck or rope, never a swimmer's middle
         # (outside the configured water counts as water here: it is cleared below anyway).
         lines = water if scene.everywhere else water | cv2.bitwise_not(scene.water)
         rows = cv2.reduce(lines, 1, cv2.REDUCE_AVG).ravel() < MIN_WATER_LINE * 255
         columns = cv2.reduce(lines, 0, cv2.REDUCE_AVG).ravel() < MIN_WATER_LINE * 255
-        faint = self._water(hsv, local, FAINT_FRAC * self._tolerance)
         masks = []
         bridge = self._core_size(small)
         for mask in (cv2.bitwise_not(water), cv2.bitwise_not(faint)):
@@ -148,19 +151,19 @@ class WaterDetector:
             masks.append(mask if scene.everywhere else cv2.bitwise_and(mask, scene.water))
         return masks[0], masks[1]
 
-    def _water(self, hsv: np.ndarray, local: np.ndarray, tolerance: np.ndarray) -> np.ndarray:
-        """Pixels within `tolerance` of the local water colour, or darker but no less saturated
-        with the water's own hue (shadow, floor line, deep water: at any tolerance)."""
-        size = (hsv.shape[1], hsv.shape[0])
-        water = cv2.inRange(hsv, _spread(local - tolerance, size),
-                            _spread(local + tolerance, size))  # fmt: skip
-        hue = DEEP_HUE_FRAC * self.cfg.water_hue_tol
-        deep_low, deep_high = local.copy(), local.copy()
-        deep_low[..., 0] -= hue
-        deep_low[..., 2] = 0
-        deep_high[..., 0] += hue
-        deep_high[..., 1] = 255
-        return water | cv2.inRange(hsv, _spread(deep_low, size), _spread(deep_high, size))
+    def _water(self, hsv: np.ndarray, local: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The water masks by the tolerances and by FAINT_FRAC of them: pixels that close to
+        the local water colour (`local`, per cell), or darker but no less saturated with the
+        water's own hue (shadow, floor line, deep water: at either tolerance)."""
+        here = _spread(local, (hsv.shape[1], hsv.shape[0]))
+        away = cv2.absdiff(hsv, here)
+        hue = DEEP_HUE_FRAC * self.cfg.water_hue_tol  # (saturating uint8 sums: clipped bounds)
+        deep = cv2.inRange(hsv, cv2.subtract(here, (hue, 0, 255, 0)),
+                           cv2.add(here, (hue, 255, 0, 0)))  # fmt: skip
+        zero = (0, 0, 0)
+        water = cv2.inRange(away, zero, tuple(self._tolerance.tolist())) | deep
+        faint = cv2.inRange(away, zero, tuple((FAINT_FRAC * self._tolerance).tolist())) | deep
+        return water, faint
 
     def scene(self, small: np.ndarray) -> _Scene:
         """The geometry at the processing scale (frames of one source keep one size)."""
@@ -176,7 +179,7 @@ class WaterDetector:
     def water_colour(self, hsv: np.ndarray, where: np.ndarray | None = None) -> np.ndarray | None:
         """The median HSV colour (of the `where` mask's pixels, when given), or None (logged
         once) when that is not pool water."""
-        step = slice(None, None, REFERENCE_STEP)
+        step = slice(None, None, _reference_step(hsv))
         sample = hsv[step, step].reshape(-1, 3)
         if where is not None:
             sample = sample[where[step, step].reshape(-1) > 0]
@@ -202,8 +205,9 @@ class WaterDetector:
         (mixing in white or black does not turn it), and swimmers are mostly other hues; a
         median, as a swimmer's pale edges share the water's hue. Cells with too few water-hued
         pixels take the frame's colour."""
-        sample = hsv[::REFERENCE_STEP, ::REFERENCE_STEP].astype(np.float32)
-        cell = max(1, round(LOCAL_CELL / REFERENCE_STEP))
+        step = _reference_step(hsv)
+        sample = hsv[::step, ::step].astype(np.float32)
+        cell = max(1, round(hsv.shape[1] / LOCAL_CELLS / step))
         rows, cols = max(1, sample.shape[0] // cell), max(1, sample.shape[1] // cell)
         grid = sample[: rows * cell, : cols * cell].reshape(rows, cell, cols, cell, 3)
         grid = grid.swapaxes(1, 2).reshape(rows, cols, cell * cell, 3)
@@ -216,6 +220,18 @@ class WaterDetector:
         cells = np.where(enough[..., None], median[:, :, 0], reference[1:])
         hue = np.full((*cells.shape[:2], 1), reference[0])
         return np.concatenate([hue, cells], axis=-1)
+
+    def _downscale(self, bgr: np.ndarray) -> np.ndarray:
+        height, width = bgr.shape[:2]
+        size = self._sizes.get((width, height))
+        if size is None:
+            lane = pool_geometry(self.cfg.lanes, self.pool, width, height).lane_width_at(height / 2)
+            swimmer = self.cfg.swimmer_width * (lane / width if lane else 1 / NOMINAL_LANES)
+            scaled = process_width(width, swimmer)
+            size = self._sizes[width, height] = (scaled, max(1, round(height * scaled / width)))
+        if size[0] == width:
+            return bgr
+        return cv2.resize(bgr, size, interpolation=cv2.INTER_LINEAR)
 
     def _core_size(self, small: np.ndarray) -> int:
         lane = self.scene(small).lane_width or small.shape[1] / NOMINAL_LANES
@@ -230,7 +246,7 @@ def _reach_out(
     leave out. A faint blob that joins the swimmer to another blob (a swimmer close behind, a
     strip of rope too thin to count) grows nothing, nor does one whose box is over FAINT_GROWTH
     times the swimmer's. The faint mask holds the other, so each blob lies in one faint blob."""
-    _, faint_labels, faint_stats, _ = cv2.connectedComponentsWithStats(faint, connectivity=8)
+    _, faint_labels, faint_stats, _ = _components(faint)
     inside = labels > 0
     around = np.zeros(len(stats), int)
     around[labels[inside]] = faint_labels[inside]
@@ -264,18 +280,28 @@ def _clear_lines(mask: np.ndarray, rows: np.ndarray, columns: np.ndarray, bridge
                 mask[lines, :] = across[lines, :]
 
 
+def _components(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+    """8-connected components with stats, by BBDT: on one thread (the daemon's) 0.35 ms a
+    640x360 mask against 0.9 ms for OpenCV's default (Spaghetti) with stats, same labels."""
+    return cv2.connectedComponentsWithStatsWithAlgorithm(mask, 8, cv2.CV_32S, cv2.CCL_BBDT)
+
+
 def _spread(cells: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """Per-cell HSV bounds as a uint8 image of `size` (width, height), smoothed between cells."""
     small = np.clip(cells, 0, 255).astype(np.uint8)
     return cv2.resize(small, size, interpolation=cv2.INTER_LINEAR)
 
 
-def _downscale(bgr: np.ndarray) -> np.ndarray:
-    height, width = bgr.shape[:2]
-    if width <= PROCESS_WIDTH:
-        return bgr
-    size = (PROCESS_WIDTH, max(1, round(height * PROCESS_WIDTH / width)))
-    return cv2.resize(bgr, size, interpolation=cv2.INTER_LINEAR)
+def process_width(frame_width: int, swimmer: float) -> int:
+    """The width to segment a frame at, for a swimmer `swimmer` of the frame's width across:
+    the first of PROCESS_WIDTHS where it is MIN_SWIMMER_PX, else the last; never upscaled."""
+    width = next((w for w in PROCESS_WIDTHS if swimmer * w >= MIN_SWIMMER_PX), PROCESS_WIDTHS[-1])
+    return min(width, frame_width)
+
+
+def _reference_step(hsv: np.ndarray) -> int:
+    """Every how many pixels the water colour is sampled: the same grid at any scale."""
+    return max(1, round(hsv.shape[1] / REFERENCE_COLUMNS))
 
 
 ROLES = ("boxes", "classes", "scores", "count")
