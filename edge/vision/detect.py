@@ -103,7 +103,9 @@ class WaterDetector:
         check_section(cfg)
         self.cfg = cfg
         self.pool = pool or PoolConfig()
-        self._tolerance = np.array([cfg.water_hue_tol, cfg.water_sat_tol, cfg.water_val_tol])
+        tolerance = np.array([cfg.water_hue_tol, cfg.water_sat_tol, cfg.water_val_tol], float)
+        self._tolerance = tuple(tolerance.tolist())  # HSV, as cv2.inRange takes a bound
+        self._faint_tolerance = tuple((FAINT_FRAC * tolerance).tolist())
         self._close = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, CLOSE_SIZE)
         self._no_water = False  # for logging the change only, not every frame
         self._scene: _Scene | None = None
@@ -163,9 +165,8 @@ class WaterDetector:
         hue = DEEP_HUE_FRAC * self.cfg.water_hue_tol  # (saturating uint8 sums: clipped bounds)
         deep = cv2.inRange(hsv, cv2.subtract(here, (hue, 0, 255, 0)),
                            cv2.add(here, (hue, 255, 0, 0)))  # fmt: skip
-        zero = (0, 0, 0)
-        water = cv2.inRange(away, zero, tuple(self._tolerance.tolist())) | deep
-        faint = cv2.inRange(away, zero, tuple((FAINT_FRAC * self._tolerance).tolist())) | deep
+        water = cv2.inRange(away, (0, 0, 0), self._tolerance) | deep
+        faint = cv2.inRange(away, (0, 0, 0), self._faint_tolerance) | deep
         return water, faint
 
     def scene(self, small: np.ndarray) -> _Scene:
@@ -272,14 +273,15 @@ def _clear_lines(mask: np.ndarray, rows: np.ndarray, columns: np.ndarray, bridge
     swimmer have no foreground across them, so they stay cleared."""
     mask[rows, :] = 0
     mask[:, columns] = 0
-    for lines, size in ((columns, (bridge, 1)), (rows, (1, bridge))):
-        if lines.any():
-            kernel = cv2.getStructuringElement(cv2.MORPH_RECT, size)
-            across = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, kernel)
-            if lines is columns:
-                mask[:, lines] = across[:, lines]
-            else:
-                mask[lines, :] = across[lines, :]
+    if columns.any():
+        mask[:, columns] = _closed(mask, (bridge, 1))[:, columns]
+    if rows.any():
+        mask[rows, :] = _closed(mask, (1, bridge))[rows, :]
+
+
+def _closed(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """`mask` closed with a rectangle of `size` (width, height): gaps narrower filled."""
+    return cv2.morphologyEx(mask, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, size))
 
 
 def _components(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
@@ -289,7 +291,7 @@ def _components(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray, np.ndarr
 
 
 def _spread(cells: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Per-cell HSV bounds as a uint8 image of `size` (width, height), smoothed between cells."""
+    """Per-cell HSV colours as a uint8 image of `size` (width, height), smoothed between cells."""
     small = np.clip(cells, 0, 255).astype(np.uint8)
     return cv2.resize(small, size, interpolation=cv2.INTER_LINEAR)
 
