@@ -2,7 +2,7 @@
 every turn, a pole camera's perspective, 2 minutes; the daemon's detection, tracks and identity.
 
     python bench/session.py (--bundle BUNDLE | --train) [--data DIR] [--seconds S] [--glare]
-                            [--every-crop] [--out JSON]
+                            [--lanes N] [--per-lane K] [--every-crop] [--out JSON]
 
 Who swims: the real crops' 7 swimmers and 17 synthetic ones (train/synth.py). Everyone is
 enrolled from the camera as README step 6 says: a 30 s start of the same scene (the real
@@ -10,7 +10,9 @@ swimmers' earlier frames, the synthetic ones' first halves) through reid-collect
 named by the truth, reid-enroll --names on BUNDLE (a bundle of the real crops), or with
 --train on a bundle trained on the start's crops of all 24 (made once). The session then shows
 the real swimmers' later frames and the synthetic ones' second halves. The videos are made once
-(seeded) and kept in bench/work/session; delete that folder after changing the simulator. The
+(seeded) and kept in bench/work/session (session_NxK for another number of lanes or swimmers
+to a lane: `--lanes 4 --per-lane 2 --seconds 60` is issue 13's first scene, 7 real swimmers and
+one synthetic); delete that folder after changing the simulator. The
 daemon runs as in bench/pipeline.py (one thread, a local Mosquitto, its own stats) with the
 session's [pool] geometry, `detector.swimmer_width` 0.2 and `min_area_frac` 0.0002, and
 `tracker.rejoin_frames` 50 (twice the glide). The events go to bench/work/session/events.json.
@@ -37,6 +39,7 @@ import json
 import shutil
 import sys
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 from machine import cpu_name
@@ -70,11 +73,30 @@ MIN_IOU = 0.5
 REJOIN = round(2 * GLIDE_S * FPS)  # tracker.rejoin_frames: a lost track waits out the glide
 
 
-def swimmers(data: Path, work: Path) -> tuple[dict[str, list[Path]], dict[str, list[Path]]]:
+@dataclass(frozen=True)
+class Scene:
+    """The pool filmed, and the folder its videos, trained bundle and enrolment are kept in."""
+
+    lanes: int = LANES
+    per_lane: int = PER_LANE
+    glare: bool = False
+
+    @property
+    def work(self) -> Path:
+        if (self.lanes, self.per_lane) == (LANES, PER_LANE):
+            return WORK
+        return WORK.with_name(f"session_{self.lanes}x{self.per_lane}")
+
+
+def swimmers(data: Path, scene: Scene) -> tuple[dict[str, list[Path]], dict[str, list[Path]]]:
     """The session's crop sequences: the start's (real earlier frames, synthetic first halves)
     and the rest's (real later frames, synthetic second halves)."""
     start, rest = earlier_frames(data), later_frames(data)
-    count = LANES * PER_LANE - len(rest)
+    count = scene.lanes * scene.per_lane - len(rest)
+    if count < 0:
+        raise SystemExit(f"{scene.lanes} lanes of {scene.per_lane} hold fewer than the "
+                         f"{len(rest)} real swimmers")  # fmt: skip
+    work = scene.work
     synthetic = work / "synthetic"
     if not synthetic.is_dir():
         generate_dataset(work / "raw", identities=count, frames=SYNTHETIC_FRAMES, seed=7)
@@ -86,20 +108,21 @@ def swimmers(data: Path, work: Path) -> tuple[dict[str, list[Path]], dict[str, l
     return start, rest
 
 
-def pool_video(sequences: dict, name: str, frames: int, seed: int, glare: bool) -> tuple:
-    """The session's scene (made once: seeded) and its truth."""
-    video, truth = WORK / f"{name}.avi", WORK / f"{name}.json"
+def pool_video(sequences: dict, scene: Scene, name: str, frames: int, seed: int) -> tuple:
+    """The session's video (made once: seeded) and its truth."""
+    name += "_glare" if scene.glare else ""
+    video, truth = scene.work / f"{name}.avi", scene.work / f"{name}.json"
     if not truth.is_file():
-        simulate_pool(sequences, video, truth, frames, lanes=LANES, fps=FPS, seed=seed,
-                      max_per_lane=PER_LANE, perspective=PERSPECTIVE,
-                      submerged=round(GLIDE_S * FPS), glare=glare)  # fmt: skip
+        simulate_pool(sequences, video, truth, frames, lanes=scene.lanes, fps=FPS, seed=seed,
+                      max_per_lane=scene.per_lane, perspective=PERSPECTIVE,
+                      submerged=round(GLIDE_S * FPS), glare=scene.glare)  # fmt: skip
     return video, json.loads(truth.read_text())
 
 
-def trained_bundle(start: dict[str, list[Path]]) -> Path:
+def trained_bundle(start: dict[str, list[Path]], work: Path) -> Path:
     """A bundle trained (the default recipe) and converted on the session start's crops of all
     its swimmers, as a site that retrains on its squad would have; made once, reused."""
-    bundle, crops = WORK / "trained" / "bundle", WORK / "trained" / "crops"
+    bundle, crops = work / "trained" / "bundle", work / "trained" / "crops"
     if (bundle / "manifest.json").is_file():
         return bundle
     shutil.rmtree(crops, ignore_errors=True)
@@ -107,35 +130,35 @@ def trained_bundle(start: dict[str, list[Path]]) -> Path:
         (crops / identity).mkdir(parents=True)
         for path in paths:
             (crops / identity / path.name).symlink_to(path.resolve())
-    run("reid-train", "--data", crops, "--out", WORK / "trained" / "run", "--no-progress")
-    run("reid-convert", WORK / "trained" / "run", "--data", crops, "--out", bundle)
+    run("reid-train", "--data", crops, "--out", work / "trained" / "run", "--no-progress")
+    run("reid-convert", work / "trained" / "run", "--data", crops, "--out", bundle)
     return bundle
 
 
-def enrol_from_camera(base: Path, sequences: dict, sections: dict, glare: bool) -> dict:
+def enrol_from_camera(base: Path, sequences: dict, sections: dict, scene: Scene) -> dict:
     """README step 6: reid-collect on the session's first minutes, the folders named (by the
     truth, as a person at the contact sheet), reid-enroll --names. Returns the figures."""
-    video, truth = pool_video(sequences, f"start{'_glare' if glare else ''}", START_S * FPS, 12,
-                              glare)  # fmt: skip
-    camera = collect_camera(video, base, WORK, sections=sections)
+    work = scene.work
+    video, truth = pool_video(sequences, scene, "start", START_S * FPS, 12)
+    camera = collect_camera(video, base, work, sections=sections)
     tracks = collected_tracks(read_index(camera), truth)
-    write_names(tracks, WORK / "names.toml")
-    shutil.rmtree(WORK / "bundle", ignore_errors=True)
-    run("reid-enroll", base, "--data", camera, "--names", WORK / "names.toml",
-        "--out", WORK / "bundle")  # fmt: skip
+    write_names(tracks, work / "names.toml")
+    shutil.rmtree(work / "bundle", ignore_errors=True)
+    run("reid-enroll", base, "--data", camera, "--names", work / "names.toml",
+        "--out", work / "bundle")  # fmt: skip
     crops = sum(t.crops for t in tracks)
     return {"seconds": START_S, "folders": len(tracks),
             "crops_of_their_swimmer": round(sum(t.right for t in tracks) / crops, 4)}  # fmt: skip
 
 
-def detection(video: Path, truth: dict, pool: PoolConfig) -> dict:
+def detection(video: Path, truth: dict, pool: PoolConfig, lanes: int) -> dict:
     """Recall and precision at IoU >= MIN_IOU with the truth boxes, each matched once (best IoU
     first), the recall also for the real and the synthetic swimmers apart; and, looser, with a
     detection's centre on a swimmer's pasted crop (demo.score). The truth box is the body the
     synthetic generator drew, arms and legs included, or for a real crop the pixels that stand
     out from its own water, less its floor line (train/poolpaint.py): rougher, as a splash or a
     faint leg can go either way."""
-    detector = make_detector(DetectorConfig(lanes=LANES, **DETECTOR), pool)
+    detector = make_detector(DetectorConfig(lanes=lanes, **DETECTOR), pool)
     source = open_source(SourceConfig(kind="video", uri=str(video)))
     on_crop = boxes = 0
     found, present = Counter(), Counter()  # by origin: the real crops' swimmers or synthetic
@@ -216,31 +239,34 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--seconds", type=int, default=120)
     parser.add_argument("--glare", action="store_true", help="sun glare drifts over the water")
+    parser.add_argument("--lanes", type=int, default=LANES)
+    parser.add_argument("--per-lane", type=int, default=PER_LANE, help="swimmers to a lane")
     parser.add_argument("--every-crop", action="store_true", help="describe every crop")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
-    WORK.mkdir(parents=True, exist_ok=True)
-    start, rest = swimmers(args.data, WORK)
-    name = f"session_{args.seconds}s{'_glare' if args.glare else ''}"
-    video, truth = pool_video(rest, name, args.seconds * FPS, 11, args.glare)
+    scene = Scene(args.lanes, args.per_lane, args.glare)
+    work = scene.work
+    work.mkdir(parents=True, exist_ok=True)
+    start, rest = swimmers(args.data, scene)
+    video, truth = pool_video(rest, scene, f"session_{args.seconds}s", args.seconds * FPS, 11)
     pool = {"lane_lines": truth["lane_lines"], "water": truth["water"]}
     tracker = {"rejoin_frames": REJOIN, **({"embed_interval": 1} if args.every_crop else {})}
     sections = {"detector": DETECTOR, "pool": pool, "tracker": tracker}
-    bundle = trained_bundle(start) if args.train else args.bundle
-    enrolled = enrol_from_camera(bundle, start, sections, args.glare)
+    bundle = trained_bundle(start, work) if args.train else args.bundle
+    enrolled = enrol_from_camera(bundle, start, sections, scene)
     seen: dict[int, list[TrackView]] = {}
-    daemon = measure(WORK / "bundle", video, WORK, sections,
+    daemon = measure(work / "bundle", video, work, sections,
                      lambda config: RecordingDaemon(config, seen))  # fmt: skip
-    (WORK / "events.json").write_text(json.dumps(daemon["events"]))
+    (work / "events.json").write_text(json.dumps(daemon["events"]))
     results = {
         "cpu": cpu_name(),
         "base_bundle": "trained on the session's start" if args.train else str(args.bundle),
-        "scene": {"lanes": LANES, "per_lane": PER_LANE, "seconds": args.seconds,
+        "scene": {"lanes": scene.lanes, "per_lane": scene.per_lane, "seconds": args.seconds,
                   "glide_s": GLIDE_S, "perspective": PERSPECTIVE, "glare": args.glare,
                   "swimmers": len(rest), "real_swimmers": len(later_frames(args.data))},
         "every_crop_described": args.every_crop,
         "enrolled_from_camera": enrolled,
-        "detection": detection(video, truth, PoolConfig(**pool)),
+        "detection": detection(video, truth, PoolConfig(**pool), scene.lanes),
         **identity(seen, truth),
         "tracks_announced": len({e["track_id"] for e in daemon["events"]}),
         "fps": daemon["fps"],

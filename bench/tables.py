@@ -354,11 +354,15 @@ def session(data: dict) -> str:
          f"{_pct(data['enrolled_from_camera']['crops_of_their_swimmer'])}", ""],
     ]  # fmt: skip
     trained = data["base_bundle"].startswith("trained")
-    base = ("a bundle trained on the session start's crops of all 24 (`--train`)" if trained
+    base = (f"a bundle trained on the session start's crops of all {scene['swimmers']} "
+            "(`--train`)" if trained
             else "the benchmark's bundle of the 7 real swimmers")  # fmt: skip
     glare = ", sun glare drifting over the water" if scene["glare"] else ""
     every = data.get("every_crop_described", False)
-    flags = (" --train" if trained else "") + (" --every-crop" if every else "")
+    club = (scene["lanes"], scene["per_lane"]) == (8, 3)  # bench/session.py's default scene
+    flags = ((" --train" if trained else "") + (" --every-crop" if every else "")
+             + ("" if club else f" --lanes {scene['lanes']} --per-lane {scene['per_lane']} "
+                f"--seconds {scene['seconds']}"))  # fmt: skip
     schedule = ("; every crop of every frame described (`tracker.embed_interval` 1), not the "
                 "daemon's schedule" if every else "")  # fmt: skip
     return (
@@ -390,6 +394,7 @@ RENDERERS: dict[str, Callable[[dict], str]] = {
     "session": session,
     "session_trained": session,
     "session_every_crop": session,
+    "session_4x2": session,
     "collect": collect,
     "collect_7_8": collect,
 }
