@@ -251,7 +251,7 @@ def main() -> int:
     video, truth = pool_video(rest, scene, f"session_{args.seconds}s", args.seconds * FPS, 11)
     pool = {"lane_lines": truth["lane_lines"], "water": truth["water"]}
     tracker = {"rejoin_frames": REJOIN, **({"embed_interval": 1} if args.every_crop else {})}
-    sections = {"detector": DETECTOR, "pool": pool, "tracker": tracker}
+    sections = {"detector": {**DETECTOR, "lanes": scene.lanes}, "pool": pool, "tracker": tracker}
     bundle = trained_bundle(start, work) if args.train else args.bundle
     enrolled = enrol_from_camera(bundle, start, sections, scene)
     seen: dict[int, list[TrackView]] = {}
