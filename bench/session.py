@@ -152,21 +152,29 @@ def enrol_from_camera(base: Path, sequences: dict, sections: dict, scene: Scene)
 
 
 def detection(video: Path, truth: dict, pool: PoolConfig, lanes: int) -> dict:
+    """The daemon's detector on every frame, against the truth (`box_figures`)."""
+    detector = make_detector(DetectorConfig(lanes=lanes, **DETECTOR), pool)
+    source = open_source(SourceConfig(kind="video", uri=str(video)))
+    detected = {}
+    while (frame := source.read(1.0)) is not None:
+        detected[frame.index] = [d.box for d in detector.detect(frame.image)]
+    source.close()
+    return box_figures(detected, truth)
+
+
+def box_figures(detected: dict[int, list[Box]], truth: dict) -> dict:
     """Recall and precision at IoU >= MIN_IOU with the truth boxes, each matched once (best IoU
     first), the recall also for the real and the synthetic swimmers apart; and, looser, with a
     detection's centre on a swimmer's pasted crop (demo.score). The truth box is the body the
     synthetic generator drew, arms and legs included, or for a real crop the pixels that stand
     out from its own water, less its floor line (train/poolpaint.py): rougher, as a splash or a
     faint leg can go either way."""
-    detector = make_detector(DetectorConfig(lanes=lanes, **DETECTOR), pool)
-    source = open_source(SourceConfig(kind="video", uri=str(video)))
     on_crop = boxes = 0
     found, present = Counter(), Counter()  # by origin: the real crops' swimmers or synthetic
-    while (frame := source.read(1.0)) is not None:
-        swimmers = truth["frames"][frame.index]["swimmers"]
+    for frame in truth["frames"]:
+        swimmers, boxed = frame["swimmers"], detected.get(frame["index"], [])
         truths = [Box(*s["box"]) for s in swimmers]
-        detected = [d.box for d in detector.detect(frame.image)]
-        pairs = sorted(((d.iou(t), i, j) for i, d in enumerate(detected)
+        pairs = sorted(((d.iou(t), i, j) for i, d in enumerate(boxed)
                         for j, t in enumerate(truths)), reverse=True)  # fmt: skip
         used_d, used_t = set(), set()
         for iou, i, j in pairs:
@@ -177,9 +185,8 @@ def detection(video: Path, truth: dict, pool: PoolConfig, lanes: int) -> dict:
             origin = "synthetic" if swimmer["identity"].startswith("s") else "real"
             present[origin] += 1
             found[origin] += j in used_t
-        boxes += len(detected)
-        on_crop += len(match_detections(detected, swimmers)[0])
-    source.close()
+        boxes += len(boxed)
+        on_crop += len(match_detections(boxed, swimmers)[0])
     total, right = present.total(), found.total()
     return {"recall": round(right / total, 4), "precision": round(right / max(boxes, 1), 4),
             **{f"recall_{o}": round(found[o] / present[o], 4) for o in sorted(present)},
@@ -189,15 +196,18 @@ def detection(video: Path, truth: dict, pool: PoolConfig, lanes: int) -> dict:
 
 class RecordingDaemon(Daemon):
     """The daemon, noting after every frame where its announced tracks are and who they are
-    said to be (`Tracker.visible`): what a person watching the pool would check."""
+    said to be (`Tracker.visible`): what a person watching the pool would check; and the boxes
+    it cropped (`Tracker.boxes`: the detector's, with blobs of two swimmers cut)."""
 
-    def __init__(self, config: Config, seen: dict[int, list[TrackView]]) -> None:
+    def __init__(self, config: Config, seen: dict[int, list[TrackView]],
+                 cropped: dict[int, list[Box]]) -> None:  # fmt: skip
         super().__init__(config)
-        self.seen = seen
+        self.seen, self.cropped = seen, cropped
 
     def _process(self, frame: Frame) -> None:
         super()._process(frame)
         self.seen[frame.index] = self.tracker.visible if self.tracker else []
+        self.cropped[frame.index] = self.tracker.boxes if self.tracker else []
 
 
 def identity(seen: dict[int, list[TrackView]], truth: dict) -> dict:
@@ -255,8 +265,9 @@ def main() -> int:
     bundle = trained_bundle(start, work) if args.train else args.bundle
     enrolled = enrol_from_camera(bundle, start, sections, scene)
     seen: dict[int, list[TrackView]] = {}
+    cropped: dict[int, list[Box]] = {}
     daemon = measure(work / "bundle", video, work, sections,
-                     lambda config: RecordingDaemon(config, seen))  # fmt: skip
+                     lambda config: RecordingDaemon(config, seen, cropped))  # fmt: skip
     (work / "events.json").write_text(json.dumps(daemon["events"]))
     results = {
         "cpu": cpu_name(),
@@ -267,6 +278,7 @@ def main() -> int:
         "every_crop_described": args.every_crop,
         "enrolled_from_camera": enrolled,
         "detection": detection(video, truth, PoolConfig(**pool), scene.lanes),
+        "detection_cropped": box_figures(cropped, truth),
         **identity(seen, truth),
         "tracks_announced": len({e["track_id"] for e in daemon["events"]}),
         "fps": daemon["fps"],

@@ -338,6 +338,9 @@ def session(data: dict) -> str:
         ["detection recall, IoU >= 0.5", f"{_pct(found['recall'])} (real swimmers "
          f"{_pct(found['recall_real'])}, synthetic {_pct(found['recall_synthetic'])})", ">= 98 %"],
         ["detection precision, IoU >= 0.5", _pct(found["precision"]), ">= 98 %"],
+        *([["the boxes the daemon crops (blobs of two cut where its tracks are): recall, "
+            "precision, IoU >= 0.5", f"{_pct(cut['recall'])}, {_pct(cut['precision'])}", ""]]
+          if (cut := data.get("detection_cropped")) else []),
         ["detection recall and precision, centre on the swimmer's crop",
          f"{_pct(found['recall_on_crop'])}, {_pct(found['precision_on_crop'])}", ""],
         ["tracks per swimmer-visit", f"{data['tracks_per_visit']:.2f} "

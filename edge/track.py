@@ -34,14 +34,14 @@ contested: swimmers side by side or close behind, whose boxes overlap both predi
 recognised: the boxes left are described first, and each goes to the track in reach (a box
 size, plus the way it swims while unseen) whose mean descriptor it is most like. Two
 lane-mates who shared a blob, pass or turned at the same wall are as near as each other, and
-only their look tells them apart. On the club session (bench/session.py --train), swimmer-
-seconds named right went 86.3 -> 88.2 % recognising tracks back from a gap, 89.3 -> 90.2 %
-those off their prediction, and 90.2 -> 91.6 % the contested ones. The look can choose wrong (both
-crops a splash as two swimmers surface together): a contested track's name is then taken from
-its crops since the contest alone, once it has FRESH_CROPS of them, and follows the swimmer it
-now holds within a second on the schedule. Swimmers stay in their lanes, so a box never continues a track in another lane (the lane of the track's last box;
-when lanes are known, edge/geometry.py; otherwise, in a box more than a box width away
-sideways).
+only their look tells them apart. On the club session (bench/session.py --train),
+swimmer-seconds named right went 86.3 -> 88.2 % recognising tracks back from a gap, 89.3 ->
+90.2 % those off their prediction, and 90.2 -> 91.6 % the contested ones. The look can choose
+wrong (both crops a splash as two swimmers surface together): a contested track's name is then
+taken from its crops since the contest alone, once it has FRESH_CROPS of them, and follows the
+swimmer it now holds within a second on the schedule. Swimmers stay in their lanes, so a box
+never continues a track in another lane (the lane of the track's last box; when lanes are
+known, edge/geometry.py; otherwise, in a box more than a box width away sideways).
 
 Swimmers close behind or beside each other are one blob to the water detector. Before a frame
 is matched, `separate` cuts a box that holds the predicted centres of two or more tracks seen
@@ -210,8 +210,10 @@ class Tracker:
         self._keys = itertools.count(1)
         self._parts: set[Box] = set()  # the boxes `separate` cut this frame
         self._trimmed: dict[Box, _Track] = {}  # a part `_trim` cut off -> the track cut from
-        # Per detection of the last update, the key of the track it joined: what reid-collect
-        # files each crop under, announced or not yet.
+        # Per detection of the last update, its box (as `separate` cut it: what the daemon
+        # crops) and the key of the track it joined: what reid-collect files each crop under,
+        # announced or not yet.
+        self.boxes: list[Box] = []
         self.keys: list[int] = []
 
     def update(
@@ -257,6 +259,7 @@ class Tracker:
             if track is not None:
                 track.see(detection.box, frame_index)
                 track.apart += detection.box not in self._parts
+        self.boxes = boxes
         self.keys = [
             (t or self._trimmed[d.box]).key for d, t in zip(detections, tracks, strict=True)
         ]

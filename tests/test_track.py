@@ -460,6 +460,7 @@ def test_one_blob_holding_two_tracks_is_cut_between_them(side_by_side: bool, cut
     who = [looks("A"), looks("B")] if side_by_side else [looks("B"), looks("A")]
     t.update(FOLLOWED, [Detection(p) for p in parts], np.array(who))
     assert sorted(t.keys) == sorted(keys)
+    assert t.boxes == parts  # what the daemon cropped, for a scorer
 
 
 def test_parts_cut_from_a_blob_of_two_leave_the_names_alone() -> None:
