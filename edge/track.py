@@ -38,8 +38,8 @@ only their look tells them apart. On the club session (bench/session.py --train)
 swimmer-seconds named right went 86.3 -> 88.2 % recognising tracks back from a gap, 89.3 ->
 90.2 % those off their prediction, and 90.2 -> 91.6 % the contested ones. The look can choose
 wrong (both crops a splash as two swimmers surface together): a contested track's name is then
-taken from its crops since the contest alone, once it has FRESH_CROPS of them, and follows the
-swimmer it now holds within a second on the schedule. Swimmers stay in their lanes, so a box
+taken from its crops since the contest alone once FRESH_FRAMES have passed, and follows the
+swimmer it now holds within a second. Swimmers stay in their lanes, so a box
 never continues a track in another lane (the lane of the track's last box; when lanes are
 known, edge/geometry.py; otherwise, in a box more than a box width away sideways).
 
@@ -105,13 +105,14 @@ EXCESS_SHARE = 0.6
 # Tracks seen within this many frames are followed by motion (IoU with the predicted box); the
 # others (back from a turn, a shared blob) are recognised by their look among the boxes left.
 FOLLOW_GAP = 2
-# Once a track has this many crops described since it was last told apart from a lane-mate by
-# look (`_recognise`, contested), its older crops leave its mean: if the look chose wrong there,
-# the name follows the swimmer now on the track within these crops, not half an
-# `identity_frames` window later. On the club session (3000 frames, one enrolment), named right
-# 94.8 -> 95.6 % (trained bundle) and 83.4 -> 84.8 % (real crops' bundle); 3 crops: 94.7 %,
-# 7: 95.3 %, 10: 95.1 %.
-FRESH_CROPS = 5
+# A track told apart from a lane-mate by look (`_recognise`: contested) is named from its crops
+# since then once the newest is this many frames after it: if the look chose wrong there, the
+# name follows the swimmer now on the track within these frames, not once that swimmer fills
+# half the `identity_frames` window. In frames, like the window, so the schedule does not change
+# how long that takes. Club session (3000 frames, one enrolment), named right on the schedule:
+# 94.8 -> 95.6 % (trained bundle), 83.4 -> 84.6 % (real crops' bundle); with every crop
+# described 95.0 -> 94.3 %. 40 frames: 95.1 and 95.1 %; 5 crops, not frames: 95.6 and 93.8 %.
+FRESH_FRAMES = 20
 
 # Names the tracks whose mean descriptors are the rows, given whom each holds now and the
 # swimmers whose tracks wait for them: edge.vision.identify.Identifier.name_tracks.
@@ -159,12 +160,10 @@ class _Track:
     contested: int = -1  # the frame it was last told apart from another track by look
 
     def mean(self) -> np.ndarray:
-        """The mean of its recent crops, or of those since it was contested once there are
-        FRESH_CROPS of them: before, it may have been another swimmer."""
-        rows = [row for frame, row in self.recent if frame >= self.contested]
-        if len(rows) < FRESH_CROPS:
-            rows = [row for _, row in self.recent]
-        return np.mean(rows, axis=0)
+        """The mean of its recent crops; only of those since it was contested once the newest
+        is FRESH_FRAMES after that: before the contest it may have been another swimmer."""
+        since = self.contested if self.recent[-1][0] - self.contested >= FRESH_FRAMES else -1
+        return np.mean([row for frame, row in self.recent if frame >= since], axis=0)
 
     def describe(self, row: np.ndarray, frame_index: int, window: int) -> None:
         """Add this frame's descriptor; those from `window` frames before it or earlier leave

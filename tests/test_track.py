@@ -11,7 +11,7 @@ import pytest
 from edge.config import TrackerConfig
 from edge.errors import ConfigError
 from edge.identity import name_tracks
-from edge.track import FRESH_CROPS, SEPARATE_AFTER, TrackChange, Tracker
+from edge.track import FRESH_FRAMES, SEPARATE_AFTER, TrackChange, Tracker
 from edge.types import Box, Detection
 
 CFG = TrackerConfig(max_missed=3, min_iou=0.1, identity_frames=5, settle_crops=3)
@@ -365,15 +365,15 @@ def test_lane_mates_back_from_a_turn_are_told_apart_by_their_look() -> None:
     }
 
 
-def test_a_wrong_choice_by_look_is_named_right_within_fresh_crops() -> None:
+def test_a_wrong_choice_by_look_is_named_right_within_fresh_frames() -> None:
     """A and B go under side by side and surface each where the other went, in a splash that
     looks like both: the look cannot tell them apart, so by distance each track takes the other
-    swimmer. The tracks' names follow the swimmers within FRESH_CROPS crops of surfacing, not
-    once the swimmer now held fills half the window (15 crops here)."""
-    t = tracker(replace(CFG, rejoin_frames=30, identity_frames=60), lane_width=320)
-    down = [[(at(60, 200 + 6 * i), "A"), (at(200, 200 + 6 * i), "B")] for i in range(30)]
+    swimmer. The tracks' names follow the swimmers FRESH_FRAMES after surfacing, not once the
+    swimmer now held fills half the window (about 60 frames here)."""
+    t = tracker(replace(CFG, rejoin_frames=30, identity_frames=120), lane_width=320)
+    down = [[(at(60, 100 + 4 * i), "A"), (at(200, 100 + 4 * i), "B")] for i in range(60)]
     splash = [[(at(200, 440), [1, 1, 0, 0]), (at(60, 440), [1, 1, 0, 0])]]
-    back = [[(at(200, 440 - 6 * i), "A"), (at(60, 440 - 6 * i), "B")] for i in range(1, 30)]
+    back = [[(at(200, 440 - 4 * i), "A"), (at(60, 440 - 4 * i), "B")] for i in range(1, 60)]
     changes = run(t, down + [[]] * 20 + splash + back)
     surfaced = len(down) + 20
     assert [(c.type, c.track_id, c.swimmer_id) for _, c in changes] == [
@@ -382,7 +382,7 @@ def test_a_wrong_choice_by_look_is_named_right_within_fresh_crops() -> None:
         ("update", 1, "B"),
         ("update", 2, "A"),
     ]
-    assert {i for i, c in changes if c.type == "update"} == {surfaced + FRESH_CROPS - 1}
+    assert {i for i, c in changes if c.type == "update"} == {surfaced + FRESH_FRAMES}
 
 
 def test_swimmers_who_change_sides_while_overlapping_are_told_apart_by_their_look() -> None:
