@@ -361,6 +361,7 @@ def session(data: dict) -> str:
             "(`--train`)" if trained
             else "the benchmark's bundle of the 7 real swimmers")  # fmt: skip
     glare = ", sun glare drifting over the water" if scene["glare"] else ""
+    synthetic = scene["swimmers"] - scene["real_swimmers"]
     every = data.get("every_crop_described", False)
     club = (scene["lanes"], scene["per_lane"]) == (8, 3)  # bench/session.py's default scene
     flags = ((" --train" if trained else "") + (" --every-crop" if every else "")
@@ -373,8 +374,9 @@ def session(data: dict) -> str:
         f"{scene['lanes']} lanes, {scene['per_lane']} to a lane circle swimming and passing, "
         f"{scene['glide_s']:g} s unseen after every turn, a pole camera (the far end "
         f"{1 - scene['perspective']:.0%} as wide){glare}; {scene['seconds']} s at 1280x720. "
-        f"{scene['swimmers']} swimmers, the real crops' {scene['real_swimmers']} and synthetic "
-        f"ones, enrolled from a {data['enrolled_from_camera']['seconds']} s start of the session "
+        f"{scene['swimmers']} swimmers, the real crops' {scene['real_swimmers']} and "
+        f"{synthetic} synthetic {'one' if synthetic == 1 else 'ones'}, enrolled from a "
+        f"{data['enrolled_from_camera']['seconds']} s start of the session "
         f"with `reid-collect` and `reid-enroll --names` into {base}. The daemon with `[pool]` "
         "geometry, `detector.swimmer_width` 0.2, `min_area_frac` 0.0002 and "
         f"`tracker.rejoin_frames` 50{schedule}; identity is judged frame by frame. A truth box "
