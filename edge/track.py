@@ -68,6 +68,7 @@ lane meanwhile starts a track of its own. Nothing is announced either way: the a
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import math
@@ -105,6 +106,7 @@ EXCESS_SHARE = 0.6
 # Tracks seen within this many frames are followed by motion (IoU with the predicted box); the
 # others (back from a turn, a shared blob) are recognised by their look among the boxes left.
 FOLLOW_GAP = 2
+LANES_REMEMBERED = 1024  # boxes whose lanes the tracker remembers: many frames' boxes
 # A track told apart from a lane-mate by look (`_recognise`: contested) is named from its crops
 # since then once the newest is this many frames after it: if the look chose wrong there, the
 # name follows the swimmer now on the track within these frames, not once that swimmer fills
@@ -201,7 +203,11 @@ class Tracker:
         check_section(cfg)
         self.cfg = cfg
         self.namer = namer
-        self.lane_of = lane_of
+        # Each track is checked against each box for its lane, some 900 times a frame on the
+        # club session: the lanes of the boxes are remembered (a box's lane never changes).
+        # Same tracks; `update` 16.2 -> 13.8 ms a frame there (with the crops it describes).
+        remember = functools.lru_cache(maxsize=LANES_REMEMBERED)
+        self.lane_of = remember(lane_of) if lane_of is not None else None
         self._tracks: list[_Track] = []
         self._waiting: list[_Track] = []  # announced, lost, waiting for their swimmer (rejoin)
         self._now = -1  # the last frame fed
