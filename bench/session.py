@@ -273,7 +273,7 @@ def main() -> int:
         "cpu": cpu_name(),
         "base_bundle": "trained on the session's start" if args.train else str(args.bundle),
         "scene": {"lanes": scene.lanes, "per_lane": scene.per_lane, "seconds": args.seconds,
-                  "glide_s": GLIDE_S, "perspective": PERSPECTIVE, "glare": args.glare,
+                  "glide_s": GLIDE_S, "perspective": PERSPECTIVE, "glare": scene.glare,
                   "swimmers": len(rest), "real_swimmers": len(later_frames(args.data))},
         "every_crop_described": args.every_crop,
         "enrolled_from_camera": enrolled,

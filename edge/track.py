@@ -39,9 +39,9 @@ swimmer-seconds named right went 86.3 -> 88.2 % recognising tracks back from a g
 90.2 % those off their prediction, and 90.2 -> 91.6 % the contested ones. The look can choose
 wrong (both crops a splash as two swimmers surface together): a contested track's name is then
 taken from its crops since the contest alone once FRESH_FRAMES have passed, and follows the
-swimmer it now holds within a second. Swimmers stay in their lanes, so a box
-never continues a track in another lane (the lane of the track's last box; when lanes are
-known, edge/geometry.py; otherwise, in a box more than a box width away sideways).
+swimmer it now holds within a second. Swimmers stay in their lanes, so a box never continues a
+track in another lane (the lane of the track's last box; when lanes are known,
+edge/geometry.py; otherwise, in a box more than a box width away sideways).
 
 Swimmers close behind or beside each other are one blob to the water detector. Before a frame
 is matched, `separate` cuts a box that holds the predicted centres of two or more tracks seen
@@ -106,7 +106,7 @@ EXCESS_SHARE = 0.6
 # Tracks seen within this many frames are followed by motion (IoU with the predicted box); the
 # others (back from a turn, a shared blob) are recognised by their look among the boxes left.
 FOLLOW_GAP = 2
-LANES_REMEMBERED = 1024  # boxes whose lanes the tracker remembers: many frames' boxes
+LANES_REMEMBERED = 1024  # boxes whose lanes a tracker remembers (a frame holds a few dozen)
 # A track told apart from a lane-mate by look (`_recognise`: contested) is named from its crops
 # since then once the newest is this many frames after it: if the look chose wrong there, the
 # name follows the swimmer now on the track within these frames, not once that swimmer fills
