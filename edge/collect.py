@@ -53,7 +53,9 @@ READ_TIMEOUT_S = 0.5
 PROGRESS_EVERY_S = 5.0
 
 
-def _nobody(means: np.ndarray, holding: list[str | None], away: set[str]) -> list[Naming]:
+def _nobody(
+    means: np.ndarray, holding: list[str | None], away: set[str], home: list[set[str]]
+) -> list[Naming]:
     """The tracker's namer while collecting: no one is named, tracks are only linked."""
     return [Naming(None, -1.0) for _ in holding]
 

@@ -14,7 +14,14 @@ look alike (a track that broke in two, a swimmer and its lookalike) do not swap 
 frame. A swimmer whose track lost it a moment ago (under water after a turn) is still in that
 place, so a track holding someone else does not take it meanwhile: on the club session, a
 swimmer's track took its lane-mate's name at every one of the lane-mate's turns, for the second
-it was under. A track holding no one yet may take it: that may be the swimmer back.
+it was under. A track holding no one yet may take it: that may be the swimmer back. And
+swimmers keep to their lanes: a track in the lane a swimmer has been named in through the last
+minute or so (edge/track.py) keeps that swimmer against a track in another lane that looks
+more like it by less than `HOME_MARGIN`. Lookalikes in two lanes (the same cap and suit) then
+stay apart when the light makes each look a little more like the other. On the club session
+with every crop described, two such swimmers were named the wrong way round for 17 % of their
+frames; with this, not once. The margin is only a preference: a swimmer who moved lanes and
+looks clearly like itself is named there at once (and the new lane becomes home).
 
 `assign` is the Hungarian method (Kuhn-Munkres) written out in numpy, because the device has no
 scipy; a test checks it against `scipy.optimize.linear_sum_assignment`.
@@ -28,6 +35,10 @@ from dataclasses import dataclass
 import numpy as np
 
 HOLD_MARGIN = 0.02  # cosine a rival track must gain over the track holding a swimmer
+# ...and over a track in the swimmer's own lane. Club session (3000 frames, one enrolment),
+# named right: 95.6 -> 96.2 % (trained bundle), 84.6 -> 87.4 % (real crops' bundle), 94.3 ->
+# 96.2 % with every crop described; 0.05 gave 96.0, 87.3, 95.9 %; 0.20 gave 96.5, 87.4 %.
+HOME_MARGIN = 0.10
 
 
 @dataclass(frozen=True)
@@ -45,15 +56,22 @@ def name_tracks(
     threshold: float,
     holding: Sequence[str | None] = (),
     away: Collection[str] = (),
+    home: Sequence[Collection[str]] = (),
 ) -> list[Naming]:
     """One `Naming` per row of `similarities` (tracks x enrolled swimmers, in `classes` order);
     `holding[i]`: the swimmer track i was last given, which it keeps against a rival that is
     better by less than `HOLD_MARGIN` (never below the threshold); `away`: swimmers out of
-    sight for a moment, whom no track holding another swimmer is given."""
+    sight for a moment, whom no track holding another swimmer is given; `home[i]`: the swimmers
+    whose lane track i is in, favoured by `HOME_MARGIN` (never below the threshold)."""
     sims = np.asarray(similarities, dtype=np.float64)
     if sims.size == 0:
         return [Naming(None, -1.0) for _ in range(len(sims))]
     favoured = sims.copy()
+    for row, swimmers in enumerate(home):
+        for swimmer in swimmers:
+            column = classes.index(swimmer)
+            if sims[row, column] >= threshold:
+                favoured[row, column] += HOME_MARGIN
     for row, swimmer in enumerate(holding):
         if swimmer is not None:
             column = classes.index(swimmer)

@@ -115,10 +115,18 @@ LANES_REMEMBERED = 1024  # boxes whose lanes a tracker remembers (a frame holds 
 # 94.8 -> 95.6 % (trained bundle), 83.4 -> 84.6 % (real crops' bundle); with every crop
 # described 95.0 -> 94.3 %. 40 frames: 95.1 and 95.1 %; 5 crops, not frames: 95.6 and 93.8 %.
 FRESH_FRAMES = 20
+# Swimmers keep to their lanes through a session. The frames an announced track named a swimmer
+# in each lane are counted, halved every HOME_FRAMES frames; the lane with the most, once it has
+# HOME_AFTER, is the swimmer's home, and a track there holds the swimmer against a track
+# elsewhere (edge.identity.HOME_MARGIN). A swimmer who moves lanes for good makes the new lane
+# home within about HOME_FRAMES.
+HOME_FRAMES = 1500  # a minute at 25 fps
+HOME_AFTER = 75  # three seconds
 
-# Names the tracks whose mean descriptors are the rows, given whom each holds now and the
-# swimmers whose tracks wait for them: edge.vision.identify.Identifier.name_tracks.
-Namer = Callable[[np.ndarray, list[str | None], set[str]], list[Naming]]
+# Names the tracks whose mean descriptors are the rows, given whom each holds now, the
+# swimmers whose tracks wait for them and, per track, the swimmers whose home its lane is:
+# edge.vision.identify.Identifier.name_tracks.
+Namer = Callable[[np.ndarray, list[str | None], set[str], list[set[str]]], list[Naming]]
 LaneOf = Callable[[Box], int]
 # Descriptors for the crops of the detections at these indices (rows in that order).
 Describe = Callable[[list[int]], np.ndarray]
@@ -213,6 +221,8 @@ class Tracker:
         self._now = -1  # the last frame fed
         self._ids = itertools.count(1)
         self._keys = itertools.count(1)
+        self._named_in: dict[str, Counter[int]] = {}  # swimmer -> frames named in each lane
+        self._halved = 0  # the frame those counts were last halved
         self._parts: set[Box] = set()  # the boxes `separate` cut this frame
         self._trimmed: dict[Box, _Track] = {}  # a part `_trim` cut off -> the track cut from
         # Per detection of the last update, its box (as `separate` cut it: what the daemon
@@ -273,10 +283,43 @@ class Tracker:
         if settled and (wanted or changes):  # no new crop and no track gone: answers stand
             holding = [t.naming.swimmer_id for t in settled]
             away = {t.naming.swimmer_id for t in self._waiting} - {None}
-            namings = self.namer(np.stack([t.mean() for t in settled]), holding, away)
+            at_home = self._at_home(settled)
+            namings = self.namer(np.stack([t.mean() for t in settled]), holding, away, at_home)
             for track, naming in zip(settled, namings, strict=True):
                 changes.extend(self._announce(track, naming, frame_index))
+        self._count_lanes(frame_index)
         return changes
+
+    def _at_home(self, tracks: list[_Track]) -> list[set[str]]:
+        """Per track, the swimmers whose home (HOME_FRAMES) is its lane: the lane they were
+        named in most, once that is HOME_AFTER frames."""
+        homes: dict[int, set[str]] = {}
+        for swimmer, lanes in self._named_in.items():
+            lane, frames = lanes.most_common(1)[0]
+            if frames >= HOME_AFTER:
+                homes.setdefault(lane, set()).add(swimmer)
+        if not homes or self.lane_of is None:
+            return [set() for _ in tracks]
+        return [homes.get(self.lane_of(t.box), set()) for t in tracks]
+
+    def _count_lanes(self, frame_index: int) -> None:
+        """Count this frame for each swimmer an announced track seen in it names, in its lane;
+        halve the counts every HOME_FRAMES frames."""
+        if self.lane_of is None:
+            return
+        if frame_index - self._halved >= HOME_FRAMES:
+            self._halved = frame_index
+            for lanes in self._named_in.values():
+                for lane in lanes:
+                    lanes[lane] //= 2
+        for track in self._tracks:
+            swimmer = track.naming.swimmer_id
+            if (
+                swimmer is not None
+                and track.track_id is not None
+                and track.last_seen == frame_index
+            ):
+                self._named_in.setdefault(swimmer, Counter())[self.lane_of(track.box)] += 1
 
     def separate(self, detections: Sequence[Detection], frame_index: int) -> list[Detection]:
         """`detections` with every box that holds the predicted centres of two or more live

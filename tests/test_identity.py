@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.optimize import linear_sum_assignment
 
-from edge.identity import HOLD_MARGIN, Naming, assign, hungarian, name_tracks
+from edge.identity import HOLD_MARGIN, HOME_MARGIN, Naming, assign, hungarian, name_tracks
 
 SWIMMERS = ("1", "5", "7")
 
@@ -68,6 +68,22 @@ def test_a_swimmer_away_for_a_moment_is_not_given_to_a_track_holding_another() -
     # A track that holds no one yet may be that swimmer back.
     named = name_tracks(sims[1:], SWIMMERS, 0.6, [None], away={"5"})
     assert named == [Naming("5", 0.80)]
+
+
+def test_a_swimmer_is_favoured_in_the_lane_they_swim_in() -> None:
+    """Lookalikes in two lanes: each track keeps the swimmer of its own lane against a rival
+    that is better by less than the home margin, not by more; never below the threshold."""
+    rival = 0.80 + HOLD_MARGIN + HOME_MARGIN / 2
+    sims = np.array([[0.80, rival, 0.2], [rival, 0.80, 0.2]])
+    holding, home = ["1", "5"], [{"1"}, {"5"}]
+    assert [n.swimmer_id for n in name_tracks(sims, SWIMMERS, 0.6, holding)] == ["5", "1"]
+    named = name_tracks(sims, SWIMMERS, 0.6, holding, home=home)
+    assert [n.swimmer_id for n in named] == ["1", "5"]
+    sims[0, 1] = sims[1, 0] = 0.80 + 2 * (HOLD_MARGIN + HOME_MARGIN)  # clearly the other one
+    named = name_tracks(sims, SWIMMERS, 0.6, holding, home=home)
+    assert [n.swimmer_id for n in named] == ["5", "1"]
+    below = name_tracks(np.array([[0.6 - HOME_MARGIN / 2, 0.1, 0.1]]), SWIMMERS, 0.6, home=[{"1"}])
+    assert below[0].swimmer_id is None
 
 
 def test_holding_never_lifts_a_track_over_the_threshold() -> None:

@@ -11,7 +11,7 @@ import pytest
 from edge.config import TrackerConfig
 from edge.errors import ConfigError
 from edge.identity import name_tracks
-from edge.track import FRESH_FRAMES, SEPARATE_AFTER, TrackChange, Tracker
+from edge.track import FRESH_FRAMES, HOME_AFTER, SEPARATE_AFTER, TrackChange, Tracker
 from edge.types import Box, Detection
 
 CFG = TrackerConfig(max_missed=3, min_iou=0.1, identity_frames=5, settle_crops=3)
@@ -27,9 +27,9 @@ def looks(who: str | np.ndarray) -> np.ndarray:
     return np.asarray(who, float) / np.linalg.norm(who)
 
 
-def namer(means: np.ndarray, holding: list[str | None], away: set[str]):
+def namer(means: np.ndarray, holding: list[str | None], away: set[str], home: list[set[str]]):
     """The device's naming (edge/identity.py) against a gallery of one row per swimmer."""
-    return name_tracks(means @ np.eye(len(SWIMMERS)), SWIMMERS, THRESHOLD, holding, away)
+    return name_tracks(means @ np.eye(len(SWIMMERS)), SWIMMERS, THRESHOLD, holding, away, home)
 
 
 def at(x: int, y: int) -> Detection:
@@ -140,6 +140,20 @@ def test_swimmers_passing_in_neighbour_lanes_keep_their_ids() -> None:
         ("new", 2, "B"),
     ]
     assert {c.track_id: c.box.y for c in t.finish()} == {1: 500, 2: 100}
+
+
+def test_lookalikes_in_two_lanes_keep_their_names_when_the_light_makes_each_look_like_the_other(
+) -> None:  # fmt: skip
+    """After HOME_AFTER frames named in their lanes, A and B (lanes 0 and 1) each look a little
+    more like the other (cosine 0.72 against 0.69): more than the holding margin, less than it
+    and the home margin together. With lanes unknown, the names swap."""
+    swim = [(60, 100, "A", [0.69, 0.72, 0, 0]), (380, 500, "B", [0.72, 0.69, 0, 0])]
+    frames = [[(at(x, y + i), who if i < HOME_AFTER + 10 else dim)
+               for x, y, who, dim in swim] for i in range(HOME_AFTER + 40)]  # fmt: skip
+    for lanes, names in ((320, ["A", "B"]), (0, ["B", "A"])):
+        t = tracker(CFG, lane_width=lanes)
+        run(t, frames)
+        assert [v.swimmer_id for v in sorted(t.visible, key=lambda v: v.box.x)] == names
 
 
 def test_a_fast_swimmer_is_followed_by_its_centroid() -> None:

@@ -10,7 +10,7 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 import numpy as np
 
@@ -68,13 +68,18 @@ class Identifier:
         return list(self.classifier.predict(self.describe(crops)))
 
     def name_tracks(
-        self, means: np.ndarray, holding: list[str | None], away: Collection[str] = ()
+        self,
+        means: np.ndarray,
+        holding: list[str | None],
+        away: Collection[str] = (),
+        home: Sequence[Collection[str]] = (),
     ) -> list[Naming]:
-        """Live tracks' mean descriptors (whom each holds now, and who is out of sight for a
-        moment) -> their answers, each swimmer in one place at most (edge/identity.py)."""
+        """Live tracks' mean descriptors (whom each holds now, who is out of sight for a moment,
+        whose lane each is in) -> their answers, each swimmer in one place at most
+        (edge/identity.py)."""
         similarities = self.classifier.similarities(means)
         classes = self.classifier.classes
-        return name_tracks(similarities, classes, self.track_threshold, holding, away)
+        return name_tracks(similarities, classes, self.track_threshold, holding, away, home)
 
 
 def _format(path: str, prediction: Prediction | None, error: str | None, as_json: bool) -> str:
