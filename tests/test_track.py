@@ -156,6 +156,28 @@ def test_lookalikes_in_two_lanes_keep_their_names_when_the_light_makes_each_look
         assert [v.swimmer_id for v in sorted(t.visible, key=lambda v: v.box.x)] == names
 
 
+def test_lane_mates_passing_in_sight_keep_their_tracks_when_a_crop_looks_like_the_other() -> None:
+    """Both boxes overlap both predictions where A and B pass (the look must settle it), and
+    there each crop looks a little more like the other swimmer: a single crop's noise. Where
+    each was heading decides (MOTION_WEIGHT); by look alone the tracks would swap."""
+    t = tracker()
+    frames = []
+    for i in range(21):
+        crossing = 9 <= i <= 11
+        a = looks([0.70, 0.71, 0, 0]) if crossing else "A"
+        b = looks([0.71, 0.70, 0, 0]) if crossing else "B"
+        frames.append([(at(100, 100 + 20 * i), a), (at(130, 500 - 20 * i), b)])
+    changes = run(t, frames)
+    assert [(c.type, c.track_id, c.swimmer_id) for _, c in changes][:2] == [
+        ("new", 1, "A"),
+        ("new", 2, "B"),
+    ]
+    assert {c.track_id: (c.box.y, c.swimmer_id) for c in t.finish()} == {
+        1: (500, "A"),
+        2: (100, "B"),
+    }
+
+
 def test_a_fast_swimmer_is_followed_by_its_centroid() -> None:
     t = tracker()
     frames = [[(at(300, 50 + 90 * i), "D")] for i in range(6)]  # IoU with last box < 0.1
