@@ -20,6 +20,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 from machine import cpu_name
 
 REPO = Path(__file__).resolve().parents[1]
@@ -41,12 +42,16 @@ OUT = REPO / "bench" / "results" / "geometry.json"
 LANES = 8
 
 
+def _nobody(means: np.ndarray, holding: list, away: set, home: list) -> list[Naming]:
+    """Tracks are only linked here, never named."""
+    return [Naming(None, -1.0)] * len(holding)
+
+
 def score(video: Path, truth: dict, pool: PoolConfig) -> dict:
     """Detection and lane figures, and tracks per swimmer, for one geometry."""
     detector = make_detector(DetectorConfig(lanes=LANES), pool)
     geometry = pool_geometry(LANES, pool, truth["width"], truth["height"])
-    tracker = Tracker(TrackerConfig(), lambda _m, held, _away: [Naming(None, -1.0)] * len(held),
-                      geometry.lane_of)  # fmt: skip
+    tracker = Tracker(TrackerConfig(), _nobody, geometry.lane_of)
     source = open_source(SourceConfig(kind="video", uri=str(video)))
     found = wrong = missed = right_lane = 0
     boxes_on: dict[int, int] = {}  # track key -> boxes that fell on a swimmer

@@ -53,8 +53,8 @@ def oracle(detections: list[Detection], truth: list[dict]) -> np.ndarray:
     return descriptors
 
 
-def namer(means: np.ndarray, holding: list[str | None], away: set[str]):
-    return name_tracks(means, IDS, 0.5, holding, away)  # the gallery: one axis per swimmer
+def namer(means: np.ndarray, holding: list[str | None], away: set[str], home: list[set[str]]):
+    return name_tracks(means, IDS, 0.5, holding, away, home)  # the gallery: one axis per swimmer
 
 
 def test_detector_and_tracker_follow_every_simulated_swimmer(pool_video) -> None:
