@@ -33,11 +33,11 @@ it was, not where it went. Every other track (back from a gap, off its predictio
 contested: swimmers side by side or close behind, whose boxes overlap both predictions) is
 recognised: the boxes left are described first, and each goes to the track in reach (a box
 size, plus the way it swims while unseen) whose mean descriptor it is most like, less
-MOTION_WEIGHT per box size off its prediction when it was followed up to now. Two lane-mates
-who shared a blob, pass or turned at the same wall are as near as each other, and only their
-look tells them apart; two passing in sight are apart by where they were heading, and a single
-crop's look is noisy. On the club session (bench/session.py --train),
-swimmer-seconds named right went 86.3 -> 88.2 % recognising tracks back from a gap, 89.3 ->
+MOTION_WEIGHT per box size a box lies farther from its prediction than the nearest one, when
+it was followed up to now. Two lane-mates who shared a blob, pass or turned at the same wall
+are as near as each other, and only their look tells them apart; two passing in sight are
+apart by where they were heading, and a single crop's look is noisy. On the club session
+(bench/session.py --train), swimmer-seconds named right went 86.3 -> 88.2 % recognising tracks back from a gap, 89.3 ->
 90.2 % those off their prediction, and 90.2 -> 91.6 % the contested ones. The look can choose
 wrong (both crops a splash as two swimmers surface together): a contested track's name is then
 taken from its crops since the contest alone once FRESH_FRAMES have passed, and follows the
@@ -109,12 +109,16 @@ EXCESS_SHARE = 0.6
 # others (back from a turn, a shared blob) are recognised by their look among the boxes left.
 FOLLOW_GAP = 2
 # A track followed up to now that the look must settle (swimmers passing, side by side) still
-# has a prediction worth something: each box size a box lies from it costs this much cosine.
-# One crop's cosine to its track's mean is noisy (median 0.77, 5th percentile 0.46), and on
-# the club session lane-mates passing swapped tracks where a crop of one looked more like the
-# other. 3000 frames, one enrolment: distinct tracks on swimmers 69 -> 67 (trained bundle),
-# 80 -> 70 (real crops' bundle), named right 96.2 -> 96.6 % and 87.4 -> 87.3 %; 0.05, 0.15,
-# 0.40 named 96.6, 96.6, 96.7 % (trained).
+# has a prediction worth something: each box size a box lies farther from it than the nearest
+# box costs this much cosine. One crop's cosine to its track's mean is noisy (median 0.77, 5th
+# percentile 0.46), and on the club session lane-mates passing swapped tracks where a crop of
+# one looked more like the other. 3000 frames, one enrolment: distinct tracks on swimmers
+# 69 -> 68 (trained bundle), 80 -> 69 (real crops' bundle), named right 96.2 -> 96.3 % and
+# 87.4 -> 87.2 %. Counted from the prediction itself (not the nearest box), it gave 67 and 70
+# tracks, 96.6 and 87.3 %, but it favoured a track back from a gap over a followed one for any
+# box: reid-collect, which has no look, then filled its 4-lanes-of-2 folders 97.0 -> 94.1 %
+# with their own swimmer's crops (95.7 % now). 0.05, 0.15, 0.40 from the prediction named
+# 96.6, 96.6, 96.7 % (trained).
 MOTION_WEIGHT = 0.1
 LANES_REMEMBERED = 1024  # boxes whose lanes a tracker remembers (a frame holds a few dozen)
 # A track told apart from a lane-mate by look (`_recognise`: contested) is named from its crops
@@ -489,7 +493,7 @@ class Tracker:
         """Boxes no followed track took (with their descriptors) -> which of `tracks` they
         continue: in its lane and in reach (`_in_reach`), the most alike first, then the most
         overlapping, then the nearest (reid-collect links tracks without descriptors: all
-        alike; a track followed up to now pays MOTION_WEIGHT per box size off its prediction).
+        alike; for a track followed up to now, `_weigh_motion`).
         After a turn under water, a blob shared while passing, or a jump away from the
         predicted box, a lane-mate is as near as the swimmer itself, and mostly the look tells
         them apart: a track is contested when it had another box in reach, or its box another
@@ -508,10 +512,8 @@ class Tracker:
                     if cut_from is not None and alike <= float(np.dot(row, _unit_mean(cut_from))):
                         continue
                     dist = math.dist(predicted.center, box.center)
-                    cost = -alike
-                    if frame_index - track.last_seen <= FOLLOW_GAP:
-                        cost += MOTION_WEIGHT * dist / max(track.box.w, track.box.h)
-                    candidates.append((cost, -overlap, dist, ti, di))
+                    candidates.append((-alike, -overlap, dist, ti, di))
+        candidates = self._weigh_motion(candidates, tracks, frame_index)
         chosen = _greedy(candidates)
         per_track = Counter(ti for *_, ti, _ in candidates)
         per_box = Counter(di for *_, di in candidates)
@@ -524,6 +526,22 @@ class Tracker:
                 self._waiting.remove(track)
                 self._tracks.append(track)
         return pairs
+
+    @staticmethod
+    def _weigh_motion(candidates: list[tuple], tracks: list[_Track], frame_index: int) -> list:
+        """`candidates` with MOTION_WEIGHT per box size added to the first cost of a track
+        followed up to now, for each box farther from its prediction than its nearest box: no
+        cost for the box motion would choose, so the look alone weighs between tracks."""
+        nearest: dict[int, float] = {}
+        for *_, dist, ti, _ in candidates:
+            nearest[ti] = min(nearest.get(ti, math.inf), dist)
+        weighed = []
+        for unlike, overlap, dist, ti, di in candidates:
+            track = tracks[ti]
+            if frame_index - track.last_seen <= FOLLOW_GAP:
+                unlike += MOTION_WEIGHT * (dist - nearest[ti]) / max(track.box.w, track.box.h)
+            weighed.append((unlike, overlap, dist, ti, di))
+        return weighed
 
     def _same_lane(self, a: Box, b: Box) -> bool:
         """Lanes known: the same lane. Unknown: no further sideways than a box width."""
