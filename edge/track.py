@@ -37,13 +37,14 @@ MOTION_WEIGHT per box size a box lies farther from its prediction than the neare
 it was followed up to now. Two lane-mates who shared a blob, pass or turned at the same wall
 are as near as each other, and only their look tells them apart; two passing in sight are
 apart by where they were heading, and a single crop's look is noisy. On the club session
-(bench/session.py --train), swimmer-seconds named right went 86.3 -> 88.2 % recognising tracks back from a gap, 89.3 ->
-90.2 % those off their prediction, and 90.2 -> 91.6 % the contested ones. The look can choose
-wrong (both crops a splash as two swimmers surface together): a contested track's name is then
-taken from its crops since the contest alone once FRESH_FRAMES have passed, and follows the
-swimmer it now holds within a second. Swimmers stay in their lanes, so a box never continues a
-track in another lane (the lane of the track's last box; when lanes are known,
-edge/geometry.py; otherwise, in a box more than a box width away sideways).
+(bench/session.py --train), swimmer-seconds named right went 86.3 -> 88.2 % recognising
+tracks back from a gap, 89.3 -> 90.2 % those off their prediction, and 90.2 -> 91.6 % the
+contested ones. The look can choose wrong (both crops a splash as two swimmers surface
+together): a contested track's name is then taken from its crops since the contest alone once
+FRESH_FRAMES have passed, and follows the swimmer it now holds within a second. Swimmers stay
+in their lanes, so a box never continues a track in another lane (the lane of the track's last
+box; when lanes are known, edge/geometry.py; otherwise, in a box more than a box width away
+sideways); and they are named by the lane they keep to (HOME_FRAMES).
 
 Swimmers close behind or beside each other are one blob to the water detector. Before a frame
 is matched, `separate` cuts a box that holds the predicted centres of two or more tracks seen
@@ -493,9 +494,9 @@ class Tracker:
         """Boxes no followed track took (with their descriptors) -> which of `tracks` they
         continue: in its lane and in reach (`_in_reach`), the most alike first, then the most
         overlapping, then the nearest (reid-collect links tracks without descriptors: all
-        alike; for a track followed up to now, `_weigh_motion`).
+        alike), where a track followed up to now pays for boxes off its way (`_weigh_motion`).
         After a turn under water, a blob shared while passing, or a jump away from the
-        predicted box, a lane-mate is as near as the swimmer itself, and mostly the look tells
+        predicted box, a lane-mate is as near as the swimmer itself, and only the look tells
         them apart: a track is contested when it had another box in reach, or its box another
         track, and its mean starts again from there (`_Track.mean`). A waiting track matched is
         live again."""
