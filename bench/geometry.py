@@ -20,7 +20,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 from machine import cpu_name
 
 REPO = Path(__file__).resolve().parents[1]
@@ -30,9 +29,8 @@ from demo.run import later_frames  # noqa: E402
 from demo.score import match_detections  # noqa: E402
 from edge.config import DetectorConfig, PoolConfig, SourceConfig, TrackerConfig  # noqa: E402
 from edge.geometry import pool_geometry  # noqa: E402
-from edge.identity import Naming  # noqa: E402
 from edge.sources import open_source  # noqa: E402
-from edge.track import Tracker  # noqa: E402
+from edge.track import Tracker, name_no_one  # noqa: E402
 from edge.vision.detect import make_detector  # noqa: E402
 from train.poolsim import simulate_pool  # noqa: E402
 
@@ -42,16 +40,11 @@ OUT = REPO / "bench" / "results" / "geometry.json"
 LANES = 8
 
 
-def _nobody(means: np.ndarray, holding: list, away: set, home: list) -> list[Naming]:
-    """Tracks are only linked here, never named."""
-    return [Naming(None, -1.0)] * len(holding)
-
-
 def score(video: Path, truth: dict, pool: PoolConfig) -> dict:
     """Detection and lane figures, and tracks per swimmer, for one geometry."""
     detector = make_detector(DetectorConfig(lanes=LANES), pool)
     geometry = pool_geometry(LANES, pool, truth["width"], truth["height"])
-    tracker = Tracker(TrackerConfig(), _nobody, geometry.lane_of)
+    tracker = Tracker(TrackerConfig(), name_no_one, geometry.lane_of)
     source = open_source(SourceConfig(kind="video", uri=str(video)))
     found = wrong = missed = right_lane = 0
     boxes_on: dict[int, int] = {}  # track key -> boxes that fell on a swimmer

@@ -38,9 +38,8 @@ from edge.config import Config, load_config
 from edge.contact_sheet import TrackRecord, write_sheet
 from edge.errors import ReidError
 from edge.geometry import geometry_of
-from edge.identity import Naming
 from edge.sources import frames_until, open_source
-from edge.track import Tracker
+from edge.track import Tracker, name_no_one
 from edge.track_crops import LiveTracks, TrackCrops, write_track
 from edge.types import Detection, Frame
 from edge.vision.crop import cut_crops
@@ -51,13 +50,6 @@ log = logging.getLogger(__name__)
 DEFAULT_PER_TRACK = 200
 READ_TIMEOUT_S = 0.5
 PROGRESS_EVERY_S = 5.0
-
-
-def _nobody(
-    means: np.ndarray, holding: list[str | None], away: set[str], home: list[set[str]]
-) -> list[Naming]:
-    """The tracker's namer while collecting: no one is named, tracks are only linked."""
-    return [Naming(None, -1.0) for _ in holding]
 
 
 class Collector:
@@ -79,7 +71,7 @@ class Collector:
             # No rejoining here: a folder per stretch seen, so that a wrong continuation (two
             # swimmers side by side at a wall) never mixes two swimmers in one folder.
             tracker = replace(self.config.tracker, rejoin_frames=0)
-            self.tracker = Tracker(tracker, _nobody, pool.lane_of)
+            self.tracker = Tracker(tracker, name_no_one, pool.lane_of)
             self.live = LiveTracks(pool.lane_of, self.per_track)
             self.lanes = pool.lane_map
         detections = self.tracker.separate(self.detector.detect(frame.image), frame.index)

@@ -75,7 +75,7 @@ import functools
 import itertools
 import logging
 import math
-from collections import Counter, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -143,6 +143,16 @@ HOME_AFTER = 75  # three seconds
 # edge.vision.identify.Identifier.name_tracks.
 Namer = Callable[[np.ndarray, list[str | None], set[str], list[set[str]]], list[Naming]]
 LaneOf = Callable[[Box], int]
+
+
+def name_no_one(
+    means: np.ndarray, holding: list[str | None], away: set[str], home: list[set[str]]
+) -> list[Naming]:
+    """A `Namer` for linking tracks only (reid-collect, benchmarks of tracking): no one is
+    named."""
+    return [Naming(None, -1.0) for _ in holding]
+
+
 # Descriptors for the crops of the detections at these indices (rows in that order).
 Describe = Callable[[list[int]], np.ndarray]
 
@@ -236,7 +246,8 @@ class Tracker:
         self._now = -1  # the last frame fed
         self._ids = itertools.count(1)
         self._keys = itertools.count(1)
-        self._named_in: dict[str, Counter[int]] = {}  # swimmer -> frames named in each lane
+        # swimmer -> frames an announced track named it in each lane (`_count_lanes`)
+        self._named_in: defaultdict[str, Counter[int]] = defaultdict(Counter)
         self._halved = 0  # the frame those counts were last halved
         self._parts: set[Box] = set()  # the boxes `separate` cut this frame
         self._trimmed: dict[Box, _Track] = {}  # a part `_trim` cut off -> the track cut from
@@ -334,7 +345,7 @@ class Tracker:
                 and track.track_id is not None
                 and track.last_seen == frame_index
             ):
-                self._named_in.setdefault(swimmer, Counter())[self.lane_of(track.box)] += 1
+                self._named_in[swimmer][self.lane_of(track.box)] += 1
 
     def separate(self, detections: Sequence[Detection], frame_index: int) -> list[Detection]:
         """`detections` with every box that holds the predicted centres of two or more live
@@ -514,7 +525,7 @@ class Tracker:
                         continue
                     dist = math.dist(predicted.center, box.center)
                     candidates.append((-alike, -overlap, dist, ti, di))
-        candidates = self._weigh_motion(candidates, tracks, frame_index)
+        candidates = _weigh_motion(candidates, tracks, frame_index)
         chosen = _greedy(candidates)
         per_track = Counter(ti for *_, ti, _ in candidates)
         per_box = Counter(di for *_, di in candidates)
@@ -528,22 +539,6 @@ class Tracker:
                 self._tracks.append(track)
         return pairs
 
-    @staticmethod
-    def _weigh_motion(candidates: list[tuple], tracks: list[_Track], frame_index: int) -> list:
-        """`candidates` with MOTION_WEIGHT per box size added to the first cost of a track
-        followed up to now, for each box farther from its prediction than its nearest box: no
-        cost for the box motion would choose, so the look alone weighs between tracks."""
-        nearest: dict[int, float] = {}
-        for *_, dist, ti, _ in candidates:
-            nearest[ti] = min(nearest.get(ti, math.inf), dist)
-        weighed = []
-        for unlike, overlap, dist, ti, di in candidates:
-            track = tracks[ti]
-            if frame_index - track.last_seen <= FOLLOW_GAP:
-                unlike += MOTION_WEIGHT * (dist - nearest[ti]) / max(track.box.w, track.box.h)
-            weighed.append((unlike, overlap, dist, ti, di))
-        return weighed
-
     def _same_lane(self, a: Box, b: Box) -> bool:
         """Lanes known: the same lane. Unknown: no further sideways than a box width."""
         if self.lane_of is not None:
@@ -555,6 +550,22 @@ def _unit_mean(track: _Track) -> np.ndarray:
     """The track's mean descriptor, of length 1: its dot with a crop's is their cosine."""
     mean = track.mean()
     return mean / (np.linalg.norm(mean) or 1.0)
+
+
+def _weigh_motion(candidates: list[tuple], tracks: list[_Track], frame_index: int) -> list:
+    """`candidates` with MOTION_WEIGHT per box size added to the first cost of a track
+    followed up to now, for each box farther from its prediction than its nearest box: no
+    cost for the box motion would choose, so the look alone weighs between tracks."""
+    nearest: dict[int, float] = {}
+    for *_, dist, ti, _ in candidates:
+        nearest[ti] = min(nearest.get(ti, math.inf), dist)
+    weighed = []
+    for unlike, overlap, dist, ti, di in candidates:
+        track = tracks[ti]
+        if frame_index - track.last_seen <= FOLLOW_GAP:
+            unlike += MOTION_WEIGHT * (dist - nearest[ti]) / max(track.box.w, track.box.h)
+        weighed.append((unlike, overlap, dist, ti, di))
+    return weighed
 
 
 def _greedy(candidates: list[tuple]) -> dict[int, int]:
