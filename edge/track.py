@@ -41,10 +41,12 @@ apart by where they were heading, and a single crop's look is noisy. On the club
 tracks back from a gap, 89.3 -> 90.2 % those off their prediction, and 90.2 -> 91.6 % the
 contested ones. The look can choose wrong (both crops a splash as two swimmers surface
 together): a contested track's name is then taken from its crops since the contest alone once
-FRESH_FRAMES have passed, and follows the swimmer it now holds within a second. Swimmers stay
-in their lanes, so a box never continues a track in another lane (the lane of the track's last
-box; when lanes are known, edge/geometry.py; otherwise, in a box more than a box width away
-sideways); and they are named by the lane they keep to (HOME_FRAMES).
+FRESH_FRAMES have passed, and follows the swimmer it now holds within a second. When two
+lane-mates' names swap, their track ids swap too: a track id stays one swimmer's, and a
+subscriber hears nothing, as each id's answer stands. Swimmers stay in their lanes, so a box
+never continues a track in another lane (the lane of the track's last box; when lanes are
+known, edge/geometry.py; otherwise, in a box more than a box width away sideways); and they are
+named by the lane they keep to (HOME_FRAMES).
 
 Swimmers close behind or beside each other are one blob to the water detector. Before a frame
 is matched, `separate` cuts a box that holds the predicted centres of two or more tracks seen
@@ -311,10 +313,33 @@ class Tracker:
             away = {t.naming.swimmer_id for t in self._waiting} - {None}
             at_home = self._at_home(settled)
             namings = self.namer(np.stack([t.mean() for t in settled]), holding, away, at_home)
+            self._swap_ids(settled, namings, frame_index)
             for track, naming in zip(settled, namings, strict=True):
                 changes.extend(self._announce(track, naming, frame_index))
         self._count_lanes(frame_index)
         return changes
+
+    def _swap_ids(self, tracks: list[_Track], namings: list[Naming], frame_index: int) -> None:
+        """Two announced tracks in one lane whose names swap have swapped swimmers (where the
+        look settled a pass or a turn wrong, the names follow within FRESH_FRAMES): their ids
+        and answers swap with them, so a track id stays one swimmer's and nothing is announced.
+        Tracks in two lanes never swap swimmers; their new names are announced."""
+        given = {t: n.swimmer_id for t, n in zip(tracks, namings, strict=True)}
+        holder = {t.naming.swimmer_id: t for t in tracks
+                  if t.track_id is not None and t.naming.swimmer_id is not None}  # fmt: skip
+        for track in tracks:
+            before, after = track.naming.swimmer_id, given[track]
+            other = holder.get(after) if before in holder and before != after else None
+            if (
+                other is not None
+                and track.key < other.key  # each pair once
+                and given[other] == before
+                and self._same_lane(track.box, other.box)
+            ):
+                track.track_id, other.track_id = other.track_id, track.track_id
+                track.naming, other.naming = other.naming, track.naming
+                track.changed = other.changed = frame_index
+                log.debug("tracks %d and %d swapped swimmers", track.track_id, other.track_id)
 
     def _at_home(self, tracks: list[_Track]) -> list[set[str]]:
         """Per track, the swimmers whose home (HOME_FRAMES) is its lane: the lane they were

@@ -401,24 +401,45 @@ def test_lane_mates_back_from_a_turn_are_told_apart_by_their_look() -> None:
     }
 
 
-def test_a_wrong_choice_by_look_is_named_right_within_fresh_frames() -> None:
+def test_a_wrong_choice_by_look_is_mended_within_fresh_frames_and_the_ids_follow() -> None:
     """A and B go under side by side and surface each where the other went, in a splash that
     looks like both: the look cannot tell them apart, so by distance each track takes the other
-    swimmer. The tracks' names follow the swimmers FRESH_FRAMES after surfacing, not once the
-    swimmer now held fills half the window (about 60 frames here)."""
+    swimmer. FRESH_FRAMES after surfacing (not once the swimmer now held fills half the window,
+    about 60 frames here) the names follow the swimmers, and the track ids with them: track 1
+    is A's throughout, so nothing is announced."""
     t = tracker(replace(CFG, rejoin_frames=30, identity_frames=120), lane_width=320)
     down = [[(at(60, 100 + 4 * i), "A"), (at(200, 100 + 4 * i), "B")] for i in range(60)]
     splash = [[(at(200, 440), [1, 1, 0, 0]), (at(60, 440), [1, 1, 0, 0])]]
     back = [[(at(200, 440 - 4 * i), "A"), (at(60, 440 - 4 * i), "B")] for i in range(1, 60)]
-    changes = run(t, down + [[]] * 20 + splash + back)
     surfaced = len(down) + 20
+    changes = run(t, down + [[]] * 20 + splash)
+    seen = []  # per frame after surfacing: track id -> (name, box x)
+    for index, frame in enumerate(back, surfaced + 1):
+        changes += run(t, [frame], start=index)
+        seen.append({v.track_id: (v.swimmer_id, v.box.x) for v in t.visible})
     assert [(c.type, c.track_id, c.swimmer_id) for _, c in changes] == [
+        ("new", 1, "A"),
+        ("new", 2, "B"),
+    ]
+    mended = FRESH_FRAMES - 1  # frame surfaced + FRESH_FRAMES
+    assert seen[mended - 1] == {1: ("A", 60), 2: ("B", 200)}  # each track on the other swimmer
+    assert seen[mended] == {1: ("A", 200), 2: ("B", 60)}
+
+
+def test_names_swapping_between_two_lanes_are_announced() -> None:
+    """A track never leaves its lane, so tracks in two lanes whose names swap hold the same
+    swimmers as before: their look changed (or had been read wrong), and each new answer is
+    announced on its own track."""
+    t = tracker(lane_width=320)
+    crops = [("A", "B")] * 10 + [("B", "A")] * 10
+    frames = [[(at(60, 100 + 4 * i), a), (at(380, 100 + 4 * i), b)]
+              for i, (a, b) in enumerate(crops)]  # fmt: skip
+    assert [(c.type, c.track_id, c.swimmer_id) for _, c in run(t, frames)] == [
         ("new", 1, "A"),
         ("new", 2, "B"),
         ("update", 1, "B"),
         ("update", 2, "A"),
     ]
-    assert {i for i, c in changes if c.type == "update"} == {surfaced + FRESH_FRAMES}
 
 
 def test_swimmers_who_change_sides_while_overlapping_are_told_apart_by_their_look() -> None:
