@@ -69,6 +69,8 @@ it went under is in reach).
 Failing that, a new track in its lane that is named the same swimmer takes over its id: the
 naming (one swimmer, one place) decides who that is, so a different swimmer appearing in the
 lane meanwhile starts a track of its own. Nothing is announced either way: the answer stands.
+A new track in that lane that no one can be named yet (a splash as the swimmer surfaces) is
+not announced until it is named or the wait ends.
 """
 
 from __future__ import annotations
@@ -479,6 +481,13 @@ class Tracker:
                 return True
         return False
 
+    def _awaited(self, track: _Track) -> bool:
+        """Whether a track waits for its swimmer in this new track's lane. A new track that no
+        one can be named yet is then not announced: it may be that swimmer back from a turn,
+        its first crops a splash, and once named it continues the waiting track (`_rejoin`). A
+        stranger is announced when the wait ends."""
+        return any(self._same_lane(w.box, track.box) for w in self._waiting)
+
     def _end(self, track: _Track) -> TrackChange:
         assert track.track_id is not None
         naming = track.naming
@@ -487,6 +496,8 @@ class Tracker:
 
     def _announce(self, track: _Track, naming: Naming, frame_index: int) -> list[TrackChange]:
         if track.track_id is None and self._rejoin(track, naming):
+            return []
+        if track.track_id is None and naming.swimmer_id is None and self._awaited(track):
             return []
         before, track.naming = track.naming, naming
         if track.track_id is None:

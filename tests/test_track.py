@@ -367,6 +367,18 @@ def test_a_swimmer_back_far_away_is_rejoined_by_its_name() -> None:
     ]
 
 
+def test_a_swimmer_back_far_away_in_a_splash_is_not_announced_as_a_stranger_first() -> None:
+    """Back out of reach, A's first crops are a splash that names no one: while A's track waits
+    in the lane, the new track is not announced as an unknown swimmer, and it continues A's
+    track once its crops name A."""
+    t = tracker(replace(CFG, rejoin_frames=30), lane_width=320)
+    down = [[(at(60, 400 + 6 * i), "A")] for i in range(10)]
+    back = [[(at(120, 20 + 6 * i), STRANGER if i < 4 else "A")] for i in range(12)]
+    changes = run(t, down + [[]] * 10 + back)
+    assert [(i, c.type, c.track_id, c.swimmer_id) for i, c in changes] == [(2, "new", 1, "A")]
+    assert [(v.track_id, v.swimmer_id) for v in t.visible] == [(1, "A")]
+
+
 def test_a_swimmer_under_water_keeps_its_name_from_a_lane_mate_who_looks_like_it() -> None:
     """A looks a little more like B than like itself. While B is in view the naming gives
     each its own; while B is under water after its turn, A's track must not take B's name (B
