@@ -64,6 +64,7 @@ DEFAULT_DATA = REPO.parent / "shared" / "data" / "swimmers"
 WORK = REPO / "bench" / "work" / "session"
 OUT = REPO / "bench" / "results" / "session.json"
 LANES, PER_LANE, FPS = 8, 3, 25
+SECONDS = 120
 GLIDE_S = 1.0  # unseen after every push-off
 PERSPECTIVE = 0.4
 SYNTHETIC_FRAMES = 80  # the first half swims at the start (enrolled), the second half after
@@ -241,13 +242,24 @@ def identity(seen: dict[int, list[TrackView]], truth: dict) -> dict:
     }
 
 
+def scene_flags(args: argparse.Namespace) -> str:
+    """The flags that chose the scene, the bundle's kind and the schedule (not the paths), as
+    the README names the run."""
+    switches = {"--train": args.train, "--every-crop": args.every_crop, "--glare": args.glare}
+    scene = {"--lanes": (args.lanes, LANES), "--per-lane": (args.per_lane, PER_LANE),
+             "--seconds": (args.seconds, SECONDS)}  # fmt: skip
+    chosen = [flag for flag, on in switches.items() if on]
+    chosen += [f"{flag} {value}" for flag, (value, default) in scene.items() if value != default]
+    return " ".join(chosen)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     base = parser.add_mutually_exclusive_group(required=True)
     base.add_argument("--bundle", type=Path, help="a bundle (of the real crops) to enrol into")
     base.add_argument("--train", action="store_true", help="train one on the session's start")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--seconds", type=int, default=120)
+    parser.add_argument("--seconds", type=int, default=SECONDS)
     parser.add_argument("--glare", action="store_true", help="sun glare drifts over the water")
     parser.add_argument("--lanes", type=int, default=LANES)
     parser.add_argument("--per-lane", type=int, default=PER_LANE, help="swimmers to a lane")
@@ -271,6 +283,8 @@ def main() -> int:
     (work / "events.json").write_text(json.dumps(daemon["events"]))
     results = {
         "cpu": cpu_name(),
+        "flags": scene_flags(args),
+        "daemon_config": {"detector": DETECTOR, "tracker": tracker},
         "base_bundle": "trained on the session's start" if args.train else str(args.bundle),
         "scene": {"lanes": scene.lanes, "per_lane": scene.per_lane, "seconds": args.seconds,
                   "glide_s": GLIDE_S, "perspective": PERSPECTIVE, "glare": scene.glare,

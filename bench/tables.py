@@ -362,11 +362,11 @@ def session(data: dict) -> str:
             else "the benchmark's bundle of the 7 real swimmers")  # fmt: skip
     glare = ", sun glare drifting over the water" if scene["glare"] else ""
     synthetic = scene["swimmers"] - scene["real_swimmers"]
-    every = data.get("every_crop_described", False)
-    club = (scene["lanes"], scene["per_lane"]) == (8, 3)  # bench/session.py's default scene
-    flags = ((" --train" if trained else "") + (" --every-crop" if every else "")
-             + ("" if club else f" --lanes {scene['lanes']} --per-lane {scene['per_lane']} "
-                f"--seconds {scene['seconds']}"))  # fmt: skip
+    every = data["every_crop_described"]
+    flags = f" {data['flags']}" if data["flags"] else ""
+    detector, tracker = data["daemon_config"]["detector"], data["daemon_config"]["tracker"]
+    settings = ", ".join(f"`detector.{k}` {v:g}" for k, v in detector.items())
+    settings += f" and `tracker.rejoin_frames` {tracker['rejoin_frames']}"
     schedule = ("; every crop of every frame described (`tracker.embed_interval` 1), not the "
                 "daemon's schedule" if every else "")  # fmt: skip
     return (
@@ -378,8 +378,7 @@ def session(data: dict) -> str:
         f"{synthetic} synthetic {'one' if synthetic == 1 else 'ones'}, enrolled from a "
         f"{data['enrolled_from_camera']['seconds']} s start of the session "
         f"with `reid-collect` and `reid-enroll --names` into {base}. The daemon with `[pool]` "
-        "geometry, `detector.swimmer_width` 0.2, `min_area_frac` 0.0002 and "
-        f"`tracker.rejoin_frames` 50{schedule}; identity is judged frame by frame. A truth box "
+        f"geometry, {settings}{schedule}; identity is judged frame by frame. A truth box "
         "is the body the synthetic generator drew, or for a real crop the pixels that stand out "
         f"from its own water (rougher). On {_measured_on(data)}.\n\n"
         + _table(["figure", "measured", "goal (issue 13)"], rows)
