@@ -275,50 +275,83 @@ class Tracker:
         changes = self._expire(frame_index)
         describe = descriptors if callable(descriptors) else np.asarray(descriptors).__getitem__
         boxes = [d.box for d in detections]
+        rows: dict[int, np.ndarray] = {}  # descriptors asked for, by detection
+        tracks = self._link(boxes, describe, rows, frame_index)
+        scheduled = callable(descriptors)
+        described = self._describe(tracks, boxes, describe, rows, scheduled, frame_index)
+        for box, track in zip(boxes, tracks, strict=True):
+            if track is not None:
+                track.see(box, frame_index)
+                track.apart += box not in self._parts
+        self.boxes = boxes
+        self.keys = [(t or self._trimmed[b]).key for b, t in zip(boxes, tracks, strict=True)]
+        self._parts, self._trimmed = set(), {}
+        if described or changes:  # no new crop and no track gone: answers stand
+            changes += self._name(frame_index)
+        self._count_lanes(frame_index)
+        return changes
+
+    def _link(
+        self, boxes: list[Box], describe: Describe, rows: dict[int, np.ndarray], frame_index: int
+    ) -> list[_Track | None]:
+        """Per box, the track it continues (followed by motion, else recognised by its look
+        among the boxes left) or a new one; None for a part `_trim` cut off that no waiting
+        track took. The descriptors it asked for are left in `rows`."""
         pairs = self._match(boxes, frame_index)
-        rows: dict[int, np.ndarray] = {}  # descriptors already asked for, by detection
         left = [i for i in range(len(boxes)) if i not in pairs]
         returning = self._returning(pairs)
         if left and returning:
-            rows = dict(zip(left, np.asarray(describe(left)), strict=True))
+            rows.update(zip(left, np.asarray(describe(left)), strict=True))
             pairs.update(self._recognise(boxes, rows, frame_index, returning))
         tracks: list[_Track | None] = []
-        for det_index, detection in enumerate(detections):
-            track = pairs.get(det_index)
-            if track is None and detection.box in self._trimmed:
+        for index, box in enumerate(boxes):
+            track = pairs.get(index)
+            if track is None and box in self._trimmed:
                 tracks.append(None)  # cut off in vain: the rest of its blob has its track
                 continue
             if track is None:
-                track = _Track(detection.box, frame_index, next(self._keys))
+                track = _Track(box, frame_index, next(self._keys))
                 self._tracks.append(track)
             tracks.append(track)
-        scheduled = callable(descriptors)
-        wanted = [i for i, t in enumerate(tracks) if t is not None and (i in rows
-                  or self._describes(t, detections[i].box, scheduled, frame_index))]  # fmt: skip
+        return tracks
+
+    def _describe(
+        self,
+        tracks: list[_Track | None],
+        boxes: list[Box],
+        describe: Describe,
+        rows: dict[int, np.ndarray],
+        scheduled: bool,
+        frame_index: int,
+    ) -> bool:
+        """Fold this frame's crops into their tracks' means: those described already and those
+        the schedule wants (`_describes`). Whether there were any."""
+        wanted = {
+            i: t
+            for i, t in enumerate(tracks)
+            if t is not None and (i in rows or self._describes(t, boxes[i], scheduled, frame_index))
+        }
         asked = [i for i in wanted if i not in rows]
         rows.update(zip(asked, np.asarray(describe(asked)) if asked else [], strict=True))
-        for det_index in wanted:
-            row = np.asarray(rows[det_index], np.float32)
-            tracks[det_index].describe(row, frame_index, self.cfg.identity_frames)
-        for detection, track in zip(detections, tracks, strict=True):
-            if track is not None:
-                track.see(detection.box, frame_index)
-                track.apart += detection.box not in self._parts
-        self.boxes = boxes
-        self.keys = [
-            (t or self._trimmed[d.box]).key for d, t in zip(detections, tracks, strict=True)
-        ]
-        self._parts, self._trimmed = set(), {}
+        for i, track in wanted.items():
+            row = np.asarray(rows[i], np.float32)
+            track.describe(row, frame_index, self.cfg.identity_frames)
+        return bool(wanted)
+
+    def _name(self, frame_index: int) -> list[TrackChange]:
+        """Name the settled tracks all together (one swimmer, one place) and announce what
+        changed."""
         settled = [t for t in self._tracks if t.crops >= self.cfg.settle_crops]
-        if settled and (wanted or changes):  # no new crop and no track gone: answers stand
-            holding = [t.naming.swimmer_id for t in settled]
-            away = {t.naming.swimmer_id for t in self._waiting} - {None}
-            at_home = self._at_home(settled)
-            namings = self.namer(np.stack([t.mean() for t in settled]), holding, away, at_home)
-            self._swap_ids(settled, namings, frame_index)
-            for track, naming in zip(settled, namings, strict=True):
-                changes.extend(self._announce(track, naming, frame_index))
-        self._count_lanes(frame_index)
+        if not settled:
+            return []
+        holding = [t.naming.swimmer_id for t in settled]
+        away = {t.naming.swimmer_id for t in self._waiting} - {None}
+        at_home = self._at_home(settled)
+        namings = self.namer(np.stack([t.mean() for t in settled]), holding, away, at_home)
+        self._swap_ids(settled, namings, frame_index)
+        changes = []
+        for track, naming in zip(settled, namings, strict=True):
+            changes.extend(self._announce(track, naming, frame_index))
         return changes
 
     def _swap_ids(self, tracks: list[_Track], namings: list[Naming], frame_index: int) -> None:
