@@ -46,7 +46,7 @@ lane-mates' names swap, their track ids swap too: a track id stays one swimmer's
 subscriber hears nothing, as each id's answer stands. Swimmers stay in their lanes, so a box
 never continues a track in another lane (the lane of the track's last box; when lanes are
 known, edge/geometry.py; otherwise, in a box more than a box width away sideways); and they are
-named by the lane they keep to (HOME_FRAMES).
+named by the lane they keep to (edge/lane_homes.py).
 
 Swimmers close behind or beside each other are one blob to the water detector. Before a frame
 is matched, `separate` cuts a box that holds the predicted centres of two or more tracks seen
@@ -79,15 +79,17 @@ import functools
 import itertools
 import logging
 import math
-from collections import Counter, defaultdict, deque
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 
+from edge.blob_cut import cut_between, split_off
 from edge.config import TrackerConfig, check_section
 from edge.identity import Naming
+from edge.lane_homes import LaneHomes
 from edge.types import Box, Detection
 
 log = logging.getLogger(__name__)
@@ -98,18 +100,10 @@ MAX_JUMP_BOXES = 1.0  # a recognised box lies this many box sizes from the track
 # swimmer moves 2-4 px, so one frame must not steer the prediction; at 0.3, 83% of a change of
 # pace shows within 5 frames.
 VELOCITY_WEIGHT = 0.3
-# A box holding two tracks' predicted centres is two swimmers when it is at least this share of
-# their boxes' lengths together (along the way the centres lie): a box about one swimmer long
-# that two tracks follow is one swimmer with a duplicate track.
-SEPARATE_SHARE = 0.8
 # ...and only tracks seen apart, each on a box of its own, for this many frames are cut for: a
 # swimmer whose blob falls in two for a frame (a kick, a splash) starts a second track, and
 # cutting for it would keep the swimmer in two halves from then on.
 SEPARATE_AFTER = 15
-# A box reaching this share of a followed track's predicted length past it, with a waiting
-# lane-mate in reach of that part, may be the track's swimmer and the lane-mate in one blob
-# (`_trim`).
-EXCESS_SHARE = 0.6
 # Tracks seen within this many frames are followed by motion (IoU with the predicted box); the
 # others (back from a turn, a shared blob) are recognised by their look among the boxes left.
 FOLLOW_GAP = 2
@@ -134,14 +128,6 @@ LANES_REMEMBERED = 1024  # boxes whose lanes a tracker remembers (a frame holds 
 # 94.8 -> 95.6 % (trained bundle), 83.4 -> 84.6 % (real crops' bundle); with every crop
 # described 95.0 -> 94.3 %. 40 frames: 95.1 and 95.1 %; 5 crops, not frames: 95.6 and 93.8 %.
 FRESH_FRAMES = 20
-# Swimmers keep to their lanes through a session. The frames an announced track named a swimmer
-# in each lane are counted, halved every HOME_FRAMES frames; the lane with the most, once it has
-# HOME_AFTER, is the swimmer's home, and a track there holds the swimmer against a track
-# elsewhere (edge.identity.HOME_MARGIN). A swimmer who moves lanes for good makes the new lane
-# home within about HOME_FRAMES.
-HOME_FRAMES = 1500  # a minute at 25 fps
-HOME_AFTER = 75  # three seconds
-
 # Names the tracks whose mean descriptors are the rows, given whom each holds now, the
 # swimmers whose tracks wait for them and, per track, the swimmers whose home its lane is:
 # edge.vision.identify.Identifier.name_tracks.
@@ -250,9 +236,7 @@ class Tracker:
         self._now = -1  # the last frame fed
         self._ids = itertools.count(1)
         self._keys = itertools.count(1)
-        # swimmer -> frames an announced track named it in each lane (`_count_lanes`)
-        self._named_in: defaultdict[str, Counter[int]] = defaultdict(Counter)
-        self._halved = 0  # the frame those counts were last halved
+        self._homes = LaneHomes()  # the lane each swimmer keeps to (`_count_lanes`)
         self._parts: set[Box] = set()  # the boxes `separate` cut this frame
         self._trimmed: dict[Box, _Track] = {}  # a part `_trim` cut off -> the track cut from
         # Per detection of the last update, its box (as `separate` cut it: what the daemon
@@ -377,35 +361,20 @@ class Tracker:
                 log.debug("tracks %d and %d swapped swimmers", track.track_id, other.track_id)
 
     def _at_home(self, tracks: list[_Track]) -> list[set[str]]:
-        """Per track, the swimmers whose home (HOME_FRAMES) is its lane: the lane they were
-        named in most, once that is HOME_AFTER frames."""
-        homes: dict[int, set[str]] = {}
-        for swimmer, lanes in self._named_in.items():
-            lane, frames = lanes.most_common(1)[0]
-            if frames >= HOME_AFTER:
-                homes.setdefault(lane, set()).add(swimmer)
+        """Per track, the swimmers whose home is its lane (edge/lane_homes.py)."""
+        homes = self._homes.by_lane()
         if not homes or self.lane_of is None:
             return [set() for _ in tracks]
         return [homes.get(self.lane_of(t.box), set()) for t in tracks]
 
     def _count_lanes(self, frame_index: int) -> None:
-        """Count this frame for each swimmer an announced track seen in it names, in its lane;
-        halve the counts every HOME_FRAMES frames."""
+        """Count this frame for each swimmer an announced track seen in it names, in its
+        lane."""
         if self.lane_of is None:
             return
-        if frame_index - self._halved >= HOME_FRAMES:
-            self._halved = frame_index
-            for lanes in self._named_in.values():
-                for lane in lanes:
-                    lanes[lane] //= 2
-        for track in self._tracks:
-            swimmer = track.naming.swimmer_id
-            if (
-                swimmer is not None
-                and track.track_id is not None
-                and track.last_seen == frame_index
-            ):
-                self._named_in[swimmer][self.lane_of(track.box)] += 1
+        seen = [t for t in self._tracks if t.track_id is not None and t.last_seen == frame_index]
+        named = [(t.naming.swimmer_id, self.lane_of(t.box)) for t in seen]
+        self._homes.count(frame_index, [(s, lane) for s, lane in named if s is not None])
 
     def separate(self, detections: Sequence[Detection], frame_index: int) -> list[Detection]:
         """`detections` with every box that holds the predicted centres of two or more live
@@ -422,25 +391,28 @@ class Tracker:
         for detection in detections:
             box = detection.box
             inside = [p for p in apart if box.contains(*p.center)]
-            parts = _cut(box, inside) if len(inside) > 1 else self._trim(box, followed, frame_index)
+            if len(inside) > 1:
+                parts = cut_between(box, inside)
+            else:
+                parts = self._trim(box, followed, frame_index)
             if len(parts) > 1:
                 self._parts.update(parts)
             out.extend(Detection(part, detection.score) for part in parts)
         return out
 
     def _trim(self, box: Box, followed: list[tuple[_Track, Box]], frame_index: int) -> list[Box]:
-        """`box` in two when it holds one followed track's predicted centre, reaches past its
-        predicted box by EXCESS_SHARE of its length, and a track waiting in the lane (its
-        swimmer under water after a turn) can have got to that part: surfacing close behind or
-        beside a lane-mate, the swimmer is one blob with it, and the lane-mate's track would
-        take the blob and leave the swimmer untracked until they part. The part goes to the
-        waiting track only if it looks more like it than like the lane-mate (`_recognise`);
-        else it is the lane-mate's splash or reach, and nobody's."""
+        """`box` in two when it holds one followed track's predicted centre, reaches well past
+        its predicted box (`split_off`), and a track waiting in the lane (its swimmer under
+        water after a turn) can have got to that part: surfacing close behind or beside a
+        lane-mate, the swimmer is one blob with it, and the lane-mate's track would take the
+        blob and leave the swimmer untracked until they part. The part goes to the waiting
+        track only if it looks more like it than like the lane-mate (`_recognise`); else it is
+        the lane-mate's splash or reach, and nobody's."""
         holding = [(t, p) for t, p in followed if box.contains(*p.center)]
         if len(holding) != 1:
             return [box]
         track, predicted = holding[0]
-        split = _split_off(box, predicted)
+        split = split_off(box, predicted)
         if split is None:
             return [box]
         excess = split[1]
@@ -657,44 +629,3 @@ def _in_reach(track: _Track, predicted: Box, box: Box, frame_index: int) -> bool
     distance = min(math.dist(predicted.center, box.center), math.dist(track.box.center, box.center))
     swum = math.hypot(*track.velocity) * (frame_index - track.last_seen - 1)
     return distance <= MAX_JUMP_BOXES * size + swum
-
-
-def _split_off(box: Box, predicted: Box) -> tuple[Box, Box] | None:
-    """(`box` up to `predicted`'s edge, the part beyond) on the side and axis where `box`
-    reaches furthest past `predicted`, if that is at least EXCESS_SHARE of its length."""
-    reaches = []
-    for rows in (True, False):  # along the lane (one behind the other), across (side by side)
-        start, length = (box.y, box.h) if rows else (box.x, box.w)
-        p_start, p_length = (predicted.y, predicted.h) if rows else (predicted.x, predicted.w)
-        before, after = p_start - start, start + length - (p_start + p_length)
-        if max(before, after) >= EXCESS_SHARE * p_length:
-            cut = p_start if before > after else p_start + p_length
-            reaches.append((max(before, after), rows, cut, before > after))
-    if not reaches:
-        return None
-    _, rows, cut, excess_first = max(reaches)
-    if rows:
-        first, second = (
-            Box(box.x, box.y, box.w, cut - box.y),
-            Box(box.x, cut, box.w, box.y + box.h - cut),
-        )
-    else:
-        first, second = (
-            Box(box.x, box.y, cut - box.x, box.h),
-            Box(cut, box.y, box.x + box.w - cut, box.h),
-        )
-    return (second, first) if excess_first else (first, second)
-
-
-def _cut(box: Box, inside: list[Box]) -> list[Box]:
-    """`box` cut half way between the centres of the predicted boxes `inside` it, along the
-    axis they spread on; the box itself when it is shorter than SEPARATE_SHARE of theirs."""
-    xs, ys = [p.center[0] for p in inside], [p.center[1] for p in inside]
-    rows = max(ys) - min(ys) >= max(xs) - min(xs)  # one behind the other: cut across the lane
-    start, length = (box.y, box.h) if rows else (box.x, box.w)
-    if length < SEPARATE_SHARE * sum(p.h if rows else p.w for p in inside):
-        return [box]
-    centres = sorted(ys if rows else xs)
-    cuts = [start, *(round((a + b) / 2) for a, b in itertools.pairwise(centres)), start + length]
-    return [Box(box.x, a, box.w, b - a) if rows else Box(a, box.y, b - a, box.h)
-            for a, b in itertools.pairwise(cuts) if b > a]  # fmt: skip

@@ -11,7 +11,8 @@ import pytest
 from edge.config import TrackerConfig
 from edge.errors import ConfigError
 from edge.identity import name_tracks
-from edge.track import FRESH_FRAMES, HOME_AFTER, SEPARATE_AFTER, TrackChange, Tracker
+from edge.lane_homes import HOME_AFTER
+from edge.track import FRESH_FRAMES, SEPARATE_AFTER, TrackChange, Tracker
 from edge.types import Box, Detection
 
 CFG = TrackerConfig(max_missed=3, min_iou=0.1, identity_frames=5, settle_crops=3)
