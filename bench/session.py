@@ -2,7 +2,7 @@
 every turn, a pole camera's perspective, 2 minutes; the daemon's detection, tracks and identity.
 
     python bench/session.py (--bundle BUNDLE | --train) [--data DIR] [--seconds S] [--glare]
-                            [--lanes N] [--per-lane K] [--every-crop] [--out JSON]
+                            [--lanes N] [--per-lane K] [--every-crop] [--layout N] [--out JSON]
 
 Who swims: the real crops' 7 swimmers and 17 synthetic ones (train/synth.py). Everyone is
 enrolled from the camera as README step 6 says: a 30 s start of the same scene (the real
@@ -29,7 +29,9 @@ Figures, against the simulator's truth:
 - fps and ms per stage with 24 in view. Writes bench/results/session.json.
 
 `--every-crop` describes every crop of every frame (`tracker.embed_interval` 1) instead of the
-daemon's schedule, to see what the schedule does to identity.
+daemon's schedule, to see what the schedule does to identity. `--layout N` (N > 0) simulates
+another draw of the same scene (who swims in which lane, their pace and turns, with other
+seeds), to see how much a figure owes to one video.
 """
 
 from __future__ import annotations
@@ -71,6 +73,7 @@ SYNTHETIC_FRAMES = 80  # the first half swims at the start (enrolled), the secon
 START_S = 30  # the session's start, collected and enrolled
 DETECTOR = {"swimmer_width": 0.2, "min_area_frac": 0.0002}  # three to a lane; far ones 0.0004
 MIN_IOU = 0.5
+LAYOUT_SEEDS = 1000  # the simulator's seeds of one layout are this far from another's
 REJOIN = round(2 * GLIDE_S * FPS)  # tracker.rejoin_frames: a lost track waits out the glide
 
 
@@ -81,6 +84,7 @@ class Scene:
     lanes: int = LANES
     per_lane: int = PER_LANE
     glare: bool = False
+    layout: int = 0  # another draw of the same scene: who swims in which lane, pace, turns
 
     @property
     def work(self) -> Path:
@@ -111,7 +115,8 @@ def swimmers(data: Path, scene: Scene) -> tuple[dict[str, list[Path]], dict[str,
 
 def pool_video(sequences: dict, scene: Scene, name: str, frames: int, seed: int) -> tuple:
     """The session's video (made once: seeded) and its truth."""
-    name += "_glare" if scene.glare else ""
+    name += ("_glare" if scene.glare else "") + (f"_layout{scene.layout}" if scene.layout else "")
+    seed += LAYOUT_SEEDS * scene.layout
     video, truth = scene.work / f"{name}.avi", scene.work / f"{name}.json"
     if not truth.is_file():
         simulate_pool(sequences, video, truth, frames, lanes=scene.lanes, fps=FPS, seed=seed,
@@ -247,7 +252,7 @@ def scene_flags(args: argparse.Namespace) -> str:
     the README names the run."""
     switches = {"--train": args.train, "--every-crop": args.every_crop, "--glare": args.glare}
     scene = {"--lanes": (args.lanes, LANES), "--per-lane": (args.per_lane, PER_LANE),
-             "--seconds": (args.seconds, SECONDS)}  # fmt: skip
+             "--seconds": (args.seconds, SECONDS), "--layout": (args.layout, 0)}  # fmt: skip
     chosen = [flag for flag, on in switches.items() if on]
     chosen += [f"{flag} {value}" for flag, (value, default) in scene.items() if value != default]
     return " ".join(chosen)
@@ -264,9 +269,10 @@ def main() -> int:
     parser.add_argument("--lanes", type=int, default=LANES)
     parser.add_argument("--per-lane", type=int, default=PER_LANE, help="swimmers to a lane")
     parser.add_argument("--every-crop", action="store_true", help="describe every crop")
+    parser.add_argument("--layout", type=int, default=0, help="another draw of the scene")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
-    scene = Scene(args.lanes, args.per_lane, args.glare)
+    scene = Scene(args.lanes, args.per_lane, args.glare, args.layout)
     work = scene.work
     work.mkdir(parents=True, exist_ok=True)
     start, rest = swimmers(args.data, scene)
@@ -288,6 +294,7 @@ def main() -> int:
         "base_bundle": "trained on the session's start" if args.train else str(args.bundle),
         "scene": {"lanes": scene.lanes, "per_lane": scene.per_lane, "seconds": args.seconds,
                   "glide_s": GLIDE_S, "perspective": PERSPECTIVE, "glare": scene.glare,
+                  "layout": scene.layout,
                   "swimmers": len(rest), "real_swimmers": len(later_frames(args.data))},
         "every_crop_described": args.every_crop,
         "enrolled_from_camera": enrolled,

@@ -361,6 +361,9 @@ def session(data: dict) -> str:
             "(`--train`)" if trained
             else "the benchmark's bundle of the 7 real swimmers")  # fmt: skip
     glare = ", sun glare drifting over the water" if scene["glare"] else ""
+    if scene["layout"]:
+        glare += (f"; another draw of this scene (layout {scene['layout']}: who swims in which "
+                  "lane, their pace and turns)")  # fmt: skip
     synthetic = scene["swimmers"] - scene["real_swimmers"]
     every = data["every_crop_described"]
     flags = f" {data['flags']}" if data["flags"] else ""
@@ -398,6 +401,7 @@ RENDERERS: dict[str, Callable[[dict], str]] = {
     "session": session,
     "session_trained": session,
     "session_every_crop": session,
+    "session_layout1": session,
     "session_4x2": session,
     "collect": collect,
     "collect_7_8": collect,
