@@ -361,9 +361,8 @@ def session(data: dict) -> str:
             "(`--train`)" if trained
             else "the benchmark's bundle of the 7 real swimmers")  # fmt: skip
     glare = ", sun glare drifting over the water" if scene["glare"] else ""
-    if scene["layout"]:
-        glare += (f"; another draw of this scene (layout {scene['layout']}: who swims in which "
-                  "lane, their pace and turns)")  # fmt: skip
+    drawn = (f"; another draw of this scene (layout {scene['layout']}: who swims in which lane, "
+             "their pace and turns)" if scene["layout"] else "")  # fmt: skip
     synthetic = scene["swimmers"] - scene["real_swimmers"]
     every = data["every_crop_described"]
     flags = f" {data['flags']}" if data["flags"] else ""
@@ -376,7 +375,7 @@ def session(data: dict) -> str:
         f"### A club session (`bench/session.py{flags}`)\n\n"
         f"{scene['lanes']} lanes, {scene['per_lane']} to a lane circle swimming and passing, "
         f"{scene['glide_s']:g} s unseen after every turn, a pole camera (the far end "
-        f"{1 - scene['perspective']:.0%} as wide){glare}; {scene['seconds']} s at 1280x720. "
+        f"{1 - scene['perspective']:.0%} as wide){glare}{drawn}; {scene['seconds']} s at 1280x720. "
         f"{scene['swimmers']} swimmers, the real crops' {scene['real_swimmers']} and "
         f"{synthetic} synthetic {'one' if synthetic == 1 else 'ones'}, enrolled from a "
         f"{data['enrolled_from_camera']['seconds']} s start of the session "

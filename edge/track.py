@@ -341,8 +341,9 @@ class Tracker:
     def _swap_ids(self, tracks: list[_Track], namings: list[Naming], frame_index: int) -> None:
         """Two announced tracks in one lane whose names swap have swapped swimmers (where the
         look settled a pass or a turn wrong, the names follow within FRESH_FRAMES): their ids
-        and answers swap with them, so a track id stays one swimmer's and nothing is announced.
-        Tracks in two lanes never swap swimmers; their new names are announced."""
+        and answers swap with them, so a track id stays one swimmer's and nothing is announced
+        (the second of the pair then holds its new name already). Tracks in two lanes never
+        swap swimmers; their new names are announced."""
         given = {t: n.swimmer_id for t, n in zip(tracks, namings, strict=True)}
         holder = {t.naming.swimmer_id: t for t in tracks
                   if t.track_id is not None and t.naming.swimmer_id is not None}  # fmt: skip
@@ -351,7 +352,6 @@ class Tracker:
             other = holder.get(after) if before in holder and before != after else None
             if (
                 other is not None
-                and track.key < other.key  # each pair once
                 and given[other] == before
                 and self._same_lane(track.box, other.box)
             ):
