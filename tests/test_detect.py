@@ -91,6 +91,47 @@ def test_splits_two_swimmers_touching_across_a_rope() -> None:
     assert right_part.iou(found[1]) >= 0.5
 
 
+CLUB = DetectorConfig(swimmer_width=0.2)  # a club session's proportions: torso a fifth of a lane
+
+
+@pytest.mark.parametrize("side_by_side", [False, True])
+def test_two_lane_mates_touching_are_two_boxes(side_by_side: bool) -> None:
+    """A swimmer's hands on the feet of the one ahead, or an arm across to one beside: one
+    blob of two solid bodies, which is two swimmers, each its own box."""
+    image = pool()
+    x = round(2.5 * LANE)
+    if side_by_side:
+        first, second = (
+            swimmer(image, x - 20, 360, scale=0.8),
+            swimmer(image, x + 20, 380, YELLOW, 0.8),
+        )
+        cv2.line(image, (x - 10, 330), (x + 10, 330), SKIN, 6)
+    else:
+        first, second = swimmer(image, x, 250, scale=0.8), swimmer(image, x, 400, YELLOW, 0.8)
+        cv2.line(image, (x, first.y + first.h - 5), (x, second.y + 5), SKIN, 6)
+    found = [d.box for d in WaterDetector(CLUB).detect(image)]
+    assert match([first, second], found, 0.6), found
+
+
+@pytest.mark.parametrize("held", ["hand", "kickboard"])
+def test_what_a_swimmer_holds_ahead_is_not_a_second_swimmer(held: str) -> None:
+    """A hand at the end of a long thin arm is a small solid core (under SPLIT_CORE_SHARE of a
+    swimmer's width squared); a kickboard a large one, in a part shorter than
+    SPLIT_PART_LENGTH swimmers. Either stays in the swimmer's box."""
+    image = pool()
+    x = round(2.5 * LANE)
+    body = swimmer(image, x, 400, scale=0.8)
+    reach = 100 if held == "hand" else 20
+    cv2.line(image, (x, body.y), (x, body.y - reach), SKIN, 6)
+    if held == "hand":
+        cv2.circle(image, (x, body.y - reach - 4), 8, SKIN, -1)
+    else:
+        cv2.rectangle(image, (x - 16, body.y - reach - 24), (x + 16, body.y - reach), YELLOW, -1)
+    top = body.y - reach - (12 if held == "hand" else 24)
+    found = [d.box for d in WaterDetector(CLUB).detect(image)]
+    assert match([Box(body.x, top, body.w, body.y + body.h - top)], found, 0.7), found
+
+
 def faint(saturation_drop: int) -> tuple[int, int, int]:
     """The water's colour washed paler by `saturation_drop` (an arm under a film of water)."""
     hsv = cv2.cvtColor(np.uint8([[WATER]]), cv2.COLOR_BGR2HSV)[0, 0].astype(int)
