@@ -30,8 +30,8 @@ sys.path.insert(0, str(REPO))
 from demo.naming import collected_tracks, read_index, visits, write_names  # noqa: E402
 from demo.run import collect_camera, earlier_frames, later_frames, run, run_daemon  # noqa: E402
 from demo.score import score_tracks  # noqa: E402
-from edge.collect import DEFAULT_PER_TRACK  # noqa: E402
 from edge.config import TrackerConfig  # noqa: E402
+from edge.enrolment.collect import DEFAULT_PER_TRACK  # noqa: E402
 from train.poolsim import simulate_pool  # noqa: E402
 
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "swimmers"

@@ -5,7 +5,7 @@ the earliest half of its frames; after a 10-frame gap the rest is cut into three
 first. The thresholds are calibrated as reid-train calibrates a bundle's (train.openset) on the
 middle bin; every design choice is made on the farthest. Everything after training runs the
 device's code on the int8 model: edge.vision.embed (crops cut down to the swimmer),
-edge.vision.colour, edge.vision.classify and edge.identity.
+edge.vision.colour, edge.vision.classify and edge.tracking.identity.
 
 Per bin, with every swimmer known:
 - crops: closed-set accuracy (the SVM's answer), right with "unknown" counted wrong, answered
@@ -39,7 +39,7 @@ from folds import fold_parser, start
 from machine import cpu_name
 
 from convert.quantize import convert, representative_indices
-from edge.identity import name_tracks
+from edge.tracking.identity import name_tracks
 from edge.vision.classify import Classifier
 from edge.vision.colour import describe
 from edge.vision.embed import Embedder
@@ -141,7 +141,7 @@ def answers_alone(sims: np.ndarray, classes: tuple[str, ...], threshold: float) 
 def sessions(sims, classes, owners, threshold, rng, others, size, always=()) -> list[tuple]:
     """(swimmer, answer) for every swimmer of `SESSIONS` random sessions: `always` and `size`
     swimmers drawn from `others` in the water at once, one track each, drawn from the bin's
-    tracks (`owners`: whose), all named together (edge.identity.name_tracks)."""
+    tracks (`owners`: whose), all named together (edge.tracking.identity.name_tracks)."""
     out = []
     for _ in range(SESSIONS):
         swimmers = [*always, *rng.choice(others, size=size, replace=False)]

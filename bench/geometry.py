@@ -30,7 +30,7 @@ from demo.score import match_detections  # noqa: E402
 from edge.config import DetectorConfig, PoolConfig, SourceConfig, TrackerConfig  # noqa: E402
 from edge.geometry import pool_geometry  # noqa: E402
 from edge.sources import open_source  # noqa: E402
-from edge.track import Tracker, name_no_one  # noqa: E402
+from edge.tracking.track import Tracker, name_no_one  # noqa: E402
 from edge.vision.detect import make_detector  # noqa: E402
 from train.poolsim import simulate_pool  # noqa: E402
 

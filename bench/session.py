@@ -56,7 +56,7 @@ from demo.score import match_detections, pair_boxes  # noqa: E402
 from edge.config import Config, DetectorConfig, PoolConfig, SourceConfig  # noqa: E402
 from edge.daemon import Daemon  # noqa: E402
 from edge.sources import open_source  # noqa: E402
-from edge.track import TrackView  # noqa: E402
+from edge.tracking.track import TrackView  # noqa: E402
 from edge.types import Box, Frame  # noqa: E402
 from edge.vision.detect import make_detector  # noqa: E402
 from train.poolsim import sequences_from_folder, simulate_pool  # noqa: E402

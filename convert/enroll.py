@@ -25,10 +25,10 @@ from convert.names import identity_of, read_names
 from convert.probes import make_probes
 from edge.bundle import Bundle, load_bundle
 from edge.cli import run_main, setup_logging
+from edge.enrolment.track_crops import farthest_points
 from edge.errors import BundleError, ImageError, ReidError
 from edge.probes import PROBES
 from edge.signing import load_private_key
-from edge.track_crops import farthest_points
 from edge.vision.classify import Classifier
 from edge.vision.embed import Embedder
 from edge.vision.identify import Identifier
@@ -48,9 +48,10 @@ MIN_ENROLL_CROPS = 5
 # crops a track, several tracks a swimmer: 11,500 rows for 24 swimmers) costs the device more
 # than the embedding does. The most varied rows are kept (farthest-point). The thresholds are
 # still calibrated on runs of every crop, as the daemon's windows are consecutive crops
-# (edge/track_crops.py: a thinned set calibrates too high). On the club session's first 1000
-# frames (bench/session.py --train), swimmer-frames named right with 120, 200, 280, 400 rows
-# and all: 68.0, 68.2, 73.4, 73.1, 73.0 % (a track or two named otherwise moves it 5 points).
+# (edge/enrolment/track_crops.py: a thinned set calibrates too high). On the club session's
+# first 1000 frames (bench/session.py --train), swimmer-frames named right with 120, 200, 280,
+# 400 rows and all: 68.0, 68.2, 73.4, 73.1, 73.0 % (a track or two named otherwise moves it 5
+# points).
 MAX_GALLERY_ROWS = 300
 
 

@@ -42,7 +42,7 @@ POOL_FRAMES = 300
 # Swimmer 2 is kept out of the bundle and swims among the others as a stranger: it looks like
 # swimmer 1 (the same cap and suit, in the synthetic set and in the real crops alike), who is
 # in the water at the same time. The daemon should answer it unknown, with the bundle's own
-# threshold (edge/identity.py: one swimmer, one place).
+# threshold (edge/tracking/identity.py: one swimmer, one place).
 STRANGER = "2"
 ENROL_FRAMES = 300  # the session's start, filmed to enrol the swimmers from the pool camera
 STEPS = 8

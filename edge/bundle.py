@@ -27,7 +27,7 @@ from edge.vision.runtime import make_interpreter
 
 # 2: the colour signature counts the swimmer's pixels only, and a track threshold travels
 # beside the crop threshold, with how both were calibrated (edge/vision/colour.py,
-# edge/identity.py).
+# edge/tracking/identity.py).
 SCHEMA_VERSION = 2
 MANIFEST = "manifest.json"
 _REQUIRED = ("schema", "input", "embedding_size", "identities", "unknown_threshold", "model")

@@ -114,7 +114,7 @@ class TrackerConfig:
     # An announced track unseen for more than max_missed frames waits this many more for its
     # swimmer (a turn's glide under water): a box its swimmer can have swum to, or else a new
     # track in its lane named the same swimmer, continues it under its id. 0 = a lost track
-    # ends at max_missed. reid-collect never rejoins (edge/collect.py).
+    # ends at max_missed. reid-collect never rejoins (edge/enrolment/collect.py).
     rejoin_frames: int = 0
 
     @property

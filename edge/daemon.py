@@ -21,6 +21,7 @@ import numpy as np
 
 from edge.cli import run_main, setup_logging
 from edge.config import Config, load_config
+from edge.enrolment.unknown_crops import UnknownCrops
 from edge.errors import ConfigError, ReidError
 from edge.geometry import PoolGeometry, geometry_of
 from edge.mqtt.connection import tls_context
@@ -32,9 +33,8 @@ from edge.probes import checked_identifier
 from edge.snapshot import take_snapshot
 from edge.sources import open_source
 from edge.stats import StageTimer, cpu_temperature_c
-from edge.track import TrackChange, Tracker
+from edge.tracking.track import TrackChange, Tracker
 from edge.types import Frame
-from edge.unknown_crops import UnknownCrops
 from edge.vision.crop import cut_crops
 from edge.vision.detect import make_detector
 
@@ -130,7 +130,7 @@ class Daemon:
             with self.timer.stage("embed"):
                 return self.identifier.describe([crops[i].image for i in wanted])
 
-        with self.timer.stage("track"):  # linking, and naming the tracks (edge/identity.py)
+        with self.timer.stage("track"):  # linking, and naming the tracks (edge/tracking/)
             cropped = {c.box for c in crops}
             kept = [d for d in detections if d.box in cropped]
             changes = self.tracker.update(frame.index, kept, describe)

@@ -1,8 +1,8 @@
-"""Cutting a box that holds two swimmers (edge/blob_cut.py)."""
+"""Cutting a box that holds two swimmers (edge/tracking/blob_cut.py)."""
 
 from __future__ import annotations
 
-from edge.blob_cut import EXCESS_SHARE, SEPARATE_SHARE, cut_between, split_off
+from edge.tracking.blob_cut import EXCESS_SHARE, SEPARATE_SHARE, cut_between, split_off
 from edge.types import Box
 
 

@@ -20,7 +20,7 @@ from system_parts import missing
 from demo.naming import collected_tracks, read_index, visits
 from demo.run import later_frames
 from edge.config import TrackerConfig
-from edge.track_crops import (
+from edge.enrolment.track_crops import (
     MIN_BOX_PX,
     THIN_AT,
     Candidate,
@@ -221,7 +221,7 @@ def test_bad_input_is_one_line(pool: Pool, tmp_path: Path, case: str, message: s
 
 FULL_DISK = """
 import resource, signal, sys
-from edge.collect import main
+from edge.enrolment.collect import main
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a failed write, not a killed process
 resource.setrlimit(resource.RLIMIT_FSIZE, (2048, resource.RLIM_INFINITY))
 sys.exit(main(sys.argv[1:]))

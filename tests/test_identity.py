@@ -1,4 +1,4 @@
-"""edge.identity: each swimmer in one place at most, unknown below the track threshold."""
+"""edge.tracking.identity: each swimmer in one place at most, unknown below the track threshold."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.optimize import linear_sum_assignment
 
-from edge.identity import HOLD_MARGIN, HOME_MARGIN, Naming, assign, hungarian, name_tracks
+from edge.tracking.identity import HOLD_MARGIN, HOME_MARGIN, Naming, assign, hungarian, name_tracks
 
 SWIMMERS = ("1", "5", "7")
 

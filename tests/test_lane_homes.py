@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from edge.lane_homes import HOME_AFTER, HOME_FRAMES, LaneHomes
+from edge.tracking.lane_homes import HOME_AFTER, HOME_FRAMES, LaneHomes
 
 
 def test_a_swimmer_is_at_home_in_its_lane_once_named_there_for_home_after_frames() -> None:

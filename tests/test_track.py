@@ -10,9 +10,9 @@ import pytest
 
 from edge.config import TrackerConfig
 from edge.errors import ConfigError
-from edge.identity import name_tracks
-from edge.lane_homes import HOME_AFTER
-from edge.track import FRESH_FRAMES, SEPARATE_AFTER, TrackChange, Tracker
+from edge.tracking.identity import name_tracks
+from edge.tracking.lane_homes import HOME_AFTER
+from edge.tracking.track import FRESH_FRAMES, SEPARATE_AFTER, TrackChange, Tracker
 from edge.types import Box, Detection
 
 CFG = TrackerConfig(max_missed=3, min_iou=0.1, identity_frames=5, settle_crops=3)
@@ -29,7 +29,7 @@ def looks(who: str | np.ndarray) -> np.ndarray:
 
 
 def namer(means: np.ndarray, holding: list[str | None], away: set[str], home: list[set[str]]):
-    """The device's naming (edge/identity.py) against a gallery of one row per swimmer."""
+    """The device's naming (edge/tracking/identity.py) against a gallery of one row per swimmer."""
     return name_tracks(means @ np.eye(len(SWIMMERS)), SWIMMERS, THRESHOLD, holding, away, home)
 
 

@@ -15,10 +15,10 @@ from pipeline_support import BIN, QUIET_TF, Pool, daemon_config
 from demo.naming import collected_tracks, read_index
 from demo.run import STRANGER
 from edge.config import UnknownCropsConfig
+from edge.enrolment.unknown_crops import FOLDER, UnknownCrops
 from edge.geometry import PoolGeometry
-from edge.track import TrackChange
+from edge.tracking.track import TrackChange
 from edge.types import Box, Crop, Frame
-from edge.unknown_crops import FOLDER, UnknownCrops
 
 PATIENCE = 3
 RNG = np.random.default_rng(0)

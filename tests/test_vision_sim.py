@@ -11,9 +11,9 @@ import pytest
 from demo.score import match_detections
 from edge.config import DetectorConfig, PoolConfig, SourceConfig, TrackerConfig
 from edge.geometry import PoolGeometry, pool_geometry
-from edge.identity import name_tracks
 from edge.sources import open_source
-from edge.track import Tracker
+from edge.tracking.identity import name_tracks
+from edge.tracking.track import Tracker
 from edge.types import Box, Detection
 from edge.vision.detect import make_detector
 

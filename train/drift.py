@@ -9,7 +9,7 @@ on the **farthest** bin, and figures are reported per bin so the drift shows.
 
 Identity is a track's: `windows` cuts each swimmer's crops in a bin into the runs of
 consecutive crops that a track would collect (`TRACK_LENGTH`), and a track is judged by the mean
-of its descriptors (edge/identity.py does the same on the device).
+of its descriptors (edge/tracking/identity.py does the same on the device).
 
 bench/drift.py runs the protocol on the real crops (bench/results/drift.json).
 """

@@ -5,7 +5,7 @@ its swimmer, beside its colour signature; train.descriptor) and a swimmer's near
 gallery descriptor (generally the mean over its `SCORE_NEIGHBOURS` nearest; one, by
 measurement), in -1..1. A single crop (`reid-identify`) is scored against the SVM's candidate;
 a track (the daemon) by the mean descriptor of its recent crops against every swimmer, and all
-live tracks are named together (edge/identity.py). Below its threshold the answer is
+live tracks are named together (edge/tracking/identity.py). Below its threshold the answer is
 "unknown". `edge.vision.classify` computes the same scores on the device; a test checks they agree.
 
 Why thresholds from held-out *later* frames, and why two:

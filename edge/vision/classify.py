@@ -15,7 +15,7 @@ Open set: the SVM always names someone (`candidate`). Its `score` is the cosine 
 rows: the nearest one (`SCORE_NEIGHBOURS`, averaged when > 1); below `unknown_threshold`
 the answer is "unknown" (`swimmer_id` None). `train/openset.py` calibrates the threshold on
 the same score and explains why this score was chosen. `similarities` gives the same score for
-every enrolled swimmer: the daemon names whole tracks with it (edge/identity.py).
+every enrolled swimmer: the daemon names whole tracks with it (edge/tracking/identity.py).
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ import numpy as np
 from edge.bundle import Bundle, load_bundle
 from edge.cli import run_main, setup_logging
 from edge.errors import BundleError, ImageError
-from edge.identity import Naming, name_tracks
+from edge.tracking.identity import Naming, name_tracks
 from edge.types import Prediction
 from edge.vision.classify import Classifier
 from edge.vision.colour import describe, descriptor_size
@@ -76,7 +76,7 @@ class Identifier:
     ) -> list[Naming]:
         """Live tracks' mean descriptors (whom each holds now, who is out of sight for a moment,
         whose lane each is in) -> their answers, each swimmer in one place at most
-        (edge/identity.py)."""
+        (edge/tracking/identity.py)."""
         similarities = self.classifier.similarities(means)
         classes = self.classifier.classes
         return name_tracks(similarities, classes, self.track_threshold, holding, away, home)

@@ -1,5 +1,5 @@
-"""Which crops of a track to keep, and writing them: shared by reid-collect (edge/collect.py) and
-the daemon's unknown crops (edge/unknown_crops.py).
+"""Which crops of a track to keep, and writing them: shared by reid-collect (collect.py) and the
+daemon's unknown crops (unknown_crops.py).
 
 Which crops a track keeps: enrolment learns from variety, and a minute of one swimmer at 25 fps
 is 1,500 near-identical crops. As Frigate's docs warn against training blurry, tiny and
@@ -29,7 +29,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from edge.contact_sheet import KeptCrop, TrackRecord
+from edge.enrolment.contact_sheet import KeptCrop, TrackRecord
 from edge.errors import ReidError
 from edge.types import Box, Crop, Frame
 

@@ -4,7 +4,7 @@ A new pool's squad is not in the bundle, and enrolling them (`reid-enroll --data
 needs crops of each swimmer from this very camera. The camera sees them anyway: this runs the
 daemon's own detector, crops and tracker (no model run, no broker) over the configured camera,
 a stream or a recording, and writes OUT/track_<n>/frame_<frame>.jpg, one folder per track, with
-a contact sheet to name them from (OUT/index.html, edge/contact_sheet.py).
+a contact sheet to name them from (OUT/index.html, edge/enrolment/contact_sheet.py).
 
 The tracker does not rejoin tracks here, whatever `tracker.rejoin_frames` says: measured on a
 simulated club session (bench/session.py), rejoining after turns made 36 folders of 89 % pure
@@ -12,7 +12,7 @@ crops where a folder per stretch seen made 124 of 94 %, and the enrolled bundle 
 against 59 % of swimmer-seconds right. Naming two folders one swimmer is cheap; a mixed folder
 teaches the gallery the wrong swimmer.
 
-Which crops a track keeps, and why, is edge/track_crops.py: sharp, big enough, and as unlike
+Which crops a track keeps, and why, is track_crops.py: sharp, big enough, and as unlike
 each other as they come, up to `--per-track`. A track with fewer boxes than the tracker's
 `settle_crops` is one the daemon never announces (a splash, a swimmer passing a corner): it is
 not written.
@@ -35,12 +35,12 @@ import numpy as np
 from edge.bundle import load_bundle
 from edge.cli import run_main, setup_logging
 from edge.config import Config, load_config
-from edge.contact_sheet import TrackRecord, write_sheet
+from edge.enrolment.contact_sheet import TrackRecord, write_sheet
+from edge.enrolment.track_crops import LiveTracks, TrackCrops, write_track
 from edge.errors import ReidError
 from edge.geometry import geometry_of
 from edge.sources import frames_until, open_source
-from edge.track import Tracker, name_no_one
-from edge.track_crops import LiveTracks, TrackCrops, write_track
+from edge.tracking.track import Tracker, name_no_one
 from edge.types import Detection, Frame
 from edge.vision.crop import cut_crops
 from edge.vision.detect import make_detector

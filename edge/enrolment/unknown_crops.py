@@ -2,7 +2,7 @@
 
 A swimmer the bundle does not know yet is answered unknown session after session. With
 `[unknown_crops] enabled = true` the daemon keeps each such track's crops, chosen as
-reid-collect chooses them (edge/track_crops.py), in STATE_DIR/unknown/track_<n>/ with the same
+reid-collect chooses them (track_crops.py), in STATE_DIR/unknown/track_<n>/ with the same
 contact sheet, so `reid-enroll --data STATE_DIR/unknown --names names.toml` can enrol them
 without anyone filming again. The state directory is the one place the systemd unit lets the
 daemon write. The folder is bounded (`max_tracks`, `max_mb`: the oldest tracks go first), and
@@ -18,11 +18,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from edge.config import UnknownCropsConfig
-from edge.contact_sheet import TrackRecord, read_records, write_sheet
+from edge.enrolment.contact_sheet import TrackRecord, read_records, write_sheet
+from edge.enrolment.track_crops import LiveTracks, TrackCrops, write_track
 from edge.errors import ReidError
 from edge.geometry import PoolGeometry
-from edge.track import TrackChange
-from edge.track_crops import LiveTracks, TrackCrops, write_track
+from edge.tracking.track import TrackChange
 from edge.types import Crop, Frame
 
 log = logging.getLogger(__name__)

@@ -1,9 +1,9 @@
-"""Which lane each swimmer keeps to through a session, for naming (edge/track.py).
+"""Which lane each swimmer keeps to through a session, for naming (edge/tracking/track.py).
 
 Swimmers keep to their lanes. The frames an announced track named a swimmer in each lane are
 counted, halved every HOME_FRAMES frames; the lane with the most, once it has HOME_AFTER, is
 the swimmer's home, and a track there holds the swimmer against a track elsewhere
-(edge.identity.HOME_MARGIN). A swimmer who moves lanes for good makes the new lane home within
+(identity.HOME_MARGIN). A swimmer who moves lanes for good makes the new lane home within
 about HOME_FRAMES. The lane outlives any one track: a new track in it after a turn or a broken
 blob is still in the swimmer's home.
 """

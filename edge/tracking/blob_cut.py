@@ -1,4 +1,4 @@
-"""Cutting a detector box that holds two swimmers, for the tracker (edge/track.py).
+"""Cutting a detector box that holds two swimmers, for the tracker (edge/tracking/track.py).
 
 Swimmers close behind or beside each other are one blob to the water detector. Where the
 tracker knows two swimmers are in one box (their tracks' predicted centres lie in it), the box

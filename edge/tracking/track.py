@@ -2,7 +2,7 @@
 
 A single crop's descriptor is noisy (a splash, a turn, motion blur, the light of the hour); a
 track is described by the mean descriptor of the crops of its last `identity_frames` frames,
-and all live tracks are named together (edge/identity.py: each swimmer in at most one place,
+and all live tracks are named together (identity.py: each swimmer in at most one place,
 unknown below the bundle's track threshold), so one bad crop changes nothing and a stranger who
 looks like a swimmer in another lane stays unknown. Events are what a subscriber cares about:
 `new` once a track has `settle_crops` crops (this is also the min-hits rule: a detection seen
@@ -46,7 +46,7 @@ lane-mates' names swap, their track ids swap too: a track id stays one swimmer's
 subscriber hears nothing, as each id's answer stands. Swimmers stay in their lanes, so a box
 never continues a track in another lane (the lane of the track's last box; when lanes are
 known, edge/geometry.py; otherwise, in a box more than a box width away sideways); and they are
-named by the lane they keep to (edge/lane_homes.py).
+named by the lane they keep to (edge/tracking/lane_homes.py).
 
 Swimmers close behind or beside each other are one blob to the water detector. Before a frame
 is matched, `separate` cuts a box that holds the predicted centres of two or more tracks seen
@@ -86,10 +86,10 @@ from typing import Literal
 
 import numpy as np
 
-from edge.blob_cut import cut_between, split_off
 from edge.config import TrackerConfig, check_section
-from edge.identity import Naming
-from edge.lane_homes import LaneHomes
+from edge.tracking.blob_cut import cut_between, split_off
+from edge.tracking.identity import Naming
+from edge.tracking.lane_homes import LaneHomes
 from edge.types import Box, Detection
 
 log = logging.getLogger(__name__)
@@ -361,7 +361,7 @@ class Tracker:
                 log.debug("tracks %d and %d swapped swimmers", track.track_id, other.track_id)
 
     def _at_home(self, tracks: list[_Track]) -> list[set[str]]:
-        """Per track, the swimmers whose home is its lane (edge/lane_homes.py)."""
+        """Per track, the swimmers whose home is its lane (edge/tracking/lane_homes.py)."""
         homes = self._homes.by_lane()
         if not homes or self.lane_of is None:
             return [set() for _ in tracks]

@@ -16,7 +16,7 @@ place, so a track holding someone else does not take it meanwhile: on the club s
 swimmer's track took its lane-mate's name at every one of the lane-mate's turns, for the second
 it was under. A track holding no one yet may take it: that may be the swimmer back. And
 swimmers keep to their lanes: a track in the lane a swimmer has been named in through the last
-minute or so (edge/lane_homes.py) keeps that swimmer against a track in another lane that looks
+minute or so (lane_homes.py) keeps that swimmer against a track in another lane that looks
 more like it by less than `HOME_MARGIN`. Lookalikes in two lanes (the same cap and suit) then
 stay apart when the light makes each look a little more like the other. On the club session
 with every crop described, two such swimmers were named the wrong way round for 17 % of their
