@@ -15,10 +15,12 @@ are cleared too, a swimmer never fills one, but not where a swimmer lies across 
 Darker pixels of the water's own hue (shadows, most floor lines) count as water. A blob
 must also have a solid core (`CORE_FRAC` of the expected swimmer's width, `swimmer_width` of a
 lane): thin things such as rope remnants and spray go, while a swimmer's thin arms and legs
-stay attached to its body. Arms and legs under a film of water are nearly the water's colour,
-so a swimmer's box then reaches out to the faint blob around it, found at `FAINT_FRAC` of the
-tolerances (hysteresis, as an edge detector's two thresholds): on the club session
-(bench/session.py) that took recall at IoU >= 0.5 with the drawn bodies from 47.6 % to 70.1 %.
+stay attached to its body. A blob with two large cores in long parts is two swimmers touching
+(close behind, or side by side in a lane) and is cut between them (`SPLIT_CORE_SHARE`). Arms
+and legs under a film of water are nearly the water's colour, so a swimmer's box then reaches
+out to the faint blob around it, found at `FAINT_FRAC` of the tolerances (hysteresis, as an
+edge detector's two thresholds): on the club session (bench/session.py) that took recall at
+IoU >= 0.5 with the drawn bodies from 47.6 % to 70.1 %.
 Everything runs on a frame scaled down to 320 pixels wide, or 640 where the expected swimmer
 would be under `MIN_SWIMMER_PX` across at 320 (`process_width`), which keeps detection to a
 few ms on one core. The water's local colour is measured in cells that scale with it.
@@ -135,9 +137,11 @@ class WaterDetector:
                                   & (area <= self.cfg.max_area_frac))  # fmt: skip
         swimmers = swimmers[swimmers > 0]
         swimmer = self._swimmer_px(small)
-        two_cores = core_px[swimmers] >= 2 * SPLIT_CORE_SHARE * swimmer**2
-        parts = {blob: cut for blob in swimmers[two_cores]
-                 if (cut := _split_at_cores(stats, labels, core, blob, swimmer))}  # fmt: skip
+        min_core, min_length = SPLIT_CORE_SHARE * swimmer**2, SPLIT_PART_LENGTH * swimmer
+        parts = {}
+        for blob in swimmers[core_px[swimmers] >= 2 * min_core]:
+            if cut := _split_at_cores(stats, labels, core, blob, min_core, min_length):
+                parts[blob] = cut
         whole = np.setdiff1d(swimmers, list(parts))
         boxes = _reach_out(stats, labels, whole, faint) + [b for p in parts.values() for b in p]
         sx, sy = width / small.shape[1], height / small.shape[0]
@@ -283,20 +287,25 @@ def _reach_out(
 
 
 def _split_at_cores(
-    stats: np.ndarray, labels: np.ndarray, core: np.ndarray, blob: int, swimmer: float
+    stats: np.ndarray,
+    labels: np.ndarray,
+    core: np.ndarray,
+    blob: int,
+    min_core: float,
+    min_length: float,
 ) -> list[tuple[int, int, int, int]]:
     """The boxes (x, y, w, h) of blob `blob`'s parts, each pixel going to the nearest of its
-    cores of SPLIT_CORE_SHARE of a `swimmer` px wide swimmer squared, when there are two or more
-    and every part is SPLIT_PART_LENGTH swimmers long; else []. The erosion that makes the
-    cores cuts the thin link (a hand, an arm) between two swimmers."""
+    cores of `min_core` pixels or more, when there are two or more and every part is
+    `min_length` pixels long; else []. The erosion that makes the cores cuts the thin link (a
+    hand, an arm) between two swimmers."""
     x, y, w, h = (int(v) for v in stats[blob, :4])
     pixels = labels[y : y + h, x : x + w] == blob
     _, cores, areas, _ = _components((pixels & (core[y : y + h, x : x + w] > 0)).astype(np.uint8))
-    large = np.flatnonzero(areas[1:, cv2.CC_STAT_AREA] >= SPLIT_CORE_SHARE * swimmer**2) + 1
+    large = np.flatnonzero(areas[1:, cv2.CC_STAT_AREA] >= min_core) + 1
     if len(large) < 2:
         return []
     parts = _nearest_parts(pixels, np.where(np.isin(cores, large), cores, 0))
-    if min(max(pw, ph) for _, _, pw, ph in parts) < SPLIT_PART_LENGTH * swimmer:
+    if min(max(pw, ph) for _, _, pw, ph in parts) < min_length:
         return []
     return [(x + px, y + py, pw, ph) for px, py, pw, ph in parts]
 
