@@ -368,12 +368,11 @@ class Tracker:
         return [homes.get(self.lane_of(t.box), set()) for t in tracks]
 
     def _count_lanes(self, frame_index: int) -> None:
-        """Count this frame for each swimmer an announced track seen in it names, in its
-        lane."""
+        """Count this frame for each swimmer an announced track seen in it (`visible`) names,
+        in its lane."""
         if self.lane_of is None:
             return
-        seen = [t for t in self._tracks if t.track_id is not None and t.last_seen == frame_index]
-        named = [(t.naming.swimmer_id, self.lane_of(t.box)) for t in seen]
+        named = [(v.swimmer_id, self.lane_of(v.box)) for v in self.visible]
         self._homes.count(frame_index, [(s, lane) for s, lane in named if s is not None])
 
     def separate(self, detections: Sequence[Detection], frame_index: int) -> list[Detection]:
