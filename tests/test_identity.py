@@ -60,6 +60,24 @@ def test_a_track_keeps_its_swimmer_against_a_slightly_better_rival() -> None:
     assert [n.swimmer_id for n in name_tracks(sims, SWIMMERS, 0.6, holding)] == [None, "1"]
 
 
+def test_two_tracks_exchange_their_swimmers_only_when_each_looks_like_the_others() -> None:
+    """Lane-mates in one cap and suit: track 0 (holding 1) drifts towards swimmer 5 by 0.07,
+    track 1 (holding 5) looks like either. Their total gains 0.06, more than the two holds,
+    but only one track says so: both keep their swimmers. Tracks that did swap say so both."""
+    sims = np.array([[0.82, 0.89, 0.2], [0.88, 0.87, 0.2]])
+    holding = ["1", "5"]
+    assert [n.swimmer_id for n in name_tracks(sims, SWIMMERS, 0.6, holding)] == ["1", "5"]
+    assert [n.swimmer_id for n in name_tracks(sims, SWIMMERS, 0.6)] == ["5", "1"]  # held by none
+    swapped = np.array([[0.82, 0.89, 0.2], [0.88, 0.85, 0.2]])  # each 1.5 holds the other way
+    assert [n.swimmer_id for n in name_tracks(swapped, SWIMMERS, 0.6, holding)] == ["5", "1"]
+
+
+def test_a_track_below_the_threshold_gives_up_its_swimmer_to_an_exchange() -> None:
+    sims = np.array([[0.55, 0.89, 0.2], [0.88, 0.87, 0.2]])  # track 0 no longer looks like 1
+    named = name_tracks(sims, SWIMMERS, 0.6, ["1", "5"])
+    assert [n.swimmer_id for n in named] == ["5", "1"]
+
+
 def test_a_swimmer_away_for_a_moment_is_not_given_to_a_track_holding_another() -> None:
     sims = np.array([[0.70, 0.90, 0.2], [0.2, 0.80, 0.2]])
     named = name_tracks(sims[:1], SWIMMERS, 0.6, ["1"], away={"5"})
