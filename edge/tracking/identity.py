@@ -68,7 +68,8 @@ def name_tracks(
 ) -> list[Naming]:
     """One `Naming` per row of `similarities` (tracks x enrolled swimmers, in `classes` order);
     `holding[i]`: the swimmer track i was last given, which it keeps against a rival that is
-    better by less than `HOLD_MARGIN` (never below the threshold); `away`: swimmers out of
+    better by less than `HOLD_MARGIN`, and against an exchange with another holder unless each
+    gains that much (never below the threshold); `away`: swimmers out of
     sight for a moment, whom no track holding another swimmer is given; `home[i]`: the swimmers
     whose lane track i is in, favoured by `HOME_MARGIN` (never below the threshold)."""
     sims = np.asarray(similarities, dtype=np.float64)
@@ -80,16 +81,16 @@ def name_tracks(
             column = classes.index(swimmer)
             if sims[row, column] >= threshold:
                 favoured[row, column] += HOME_MARGIN
+    held: list[int | None] = [None] * len(sims)  # the column a track holds, at the threshold
     for row, swimmer in enumerate(holding):
         if swimmer is not None:
             column = classes.index(swimmer)
             if sims[row, column] >= threshold:
                 favoured[row, column] += HOLD_MARGIN
+                held[row] = column
             for other in set(away) - {swimmer}:
                 favoured[row, classes.index(other)] = threshold - 1.0  # below: never given
     chosen = assign(favoured, threshold)
-    held = [classes.index(s) if s is not None and sims[i, classes.index(s)] >= threshold else None
-            for i, s in enumerate(holding)]  # fmt: skip
     _undo_one_sided_exchanges(sims, held, chosen)
     return [
         Naming(classes[j], float(sims[i, j])) if j is not None else Naming(None, float(row.max()))
@@ -103,11 +104,11 @@ def _undo_one_sided_exchanges(
     """Give back (in `chosen`) the swimmers two tracks exchanged, unless each track looks
     more like the other's swimmer by HOLD_MARGIN. `held[i]`: the column track i holds (None:
     no one, or a swimmer now below the threshold, whom it may lose)."""
-    for i, j in itertools.combinations(range(len(held)), 2):
+    moved = [i for i, column in enumerate(held) if column is not None and chosen[i] != column]
+    for i, j in itertools.combinations(moved, 2):
         a, b = held[i], held[j]
-        if a is None or b is None or (chosen[i], chosen[j]) != (b, a):
-            continue
-        if min(sims[i, b] - sims[i, a], sims[j, a] - sims[j, b]) <= HOLD_MARGIN:
+        exchanged = (chosen[i], chosen[j]) == (b, a)
+        if exchanged and min(sims[i, b] - sims[i, a], sims[j, a] - sims[j, b]) <= HOLD_MARGIN:
             chosen[i], chosen[j] = a, b
 
 
