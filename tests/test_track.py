@@ -12,7 +12,7 @@ from edge.config import TrackerConfig
 from edge.errors import ConfigError
 from edge.tracking.identity import name_tracks
 from edge.tracking.lane_homes import HOME_AFTER
-from edge.tracking.track import FRESH_FRAMES, SEPARATE_AFTER, TrackChange, Tracker
+from edge.tracking.track import FRESH_FRAMES, ORDER_WEIGHT, SEPARATE_AFTER, TrackChange, Tracker
 from edge.types import Box, Detection
 
 CFG = TrackerConfig(max_missed=3, min_iou=0.1, identity_frames=5, settle_crops=3)
@@ -395,6 +395,22 @@ def test_a_swimmer_under_water_keeps_its_name_from_a_lane_mate_who_looks_like_it
         ("new", 1, "A"),
         ("new", 2, "B"),
     ]
+
+
+@pytest.mark.parametrize(("b_likeness", "first_up"), [(0.72, "A"), (0.80, "B")])
+def test_lane_mates_turning_together_come_up_in_the_order_they_went_under(
+    b_likeness: float, first_up: str
+) -> None:
+    """A reaches the wall 5 frames before B; both are in reach of the first box that surfaces,
+    which looks a little more like B (the same cap and suit): A went under first, so it is A's
+    track that goes on. A crop clearly B's is B, whatever the order."""
+    t = tracker(replace(CFG, rejoin_frames=30), lane_width=320)
+    down = [[(at(60, 400 + 6 * i), "A"), (at(200, 400 + 6 * i), "B")] for i in range(10)]
+    down += [[(at(200, 400 + 6 * i), "B")] for i in range(10, 15)]
+    surfacing = [(at(130, 470), [0.70, b_likeness, 0.0, 0.0])]
+    run(t, down + [[]] * 15 + [surfacing])
+    assert 0.72 - 0.70 < ORDER_WEIGHT < 0.80 - 0.70
+    assert [(v.track_id, v.swimmer_id) for v in t.visible] == [("AB".index(first_up) + 1, first_up)]
 
 
 def test_lane_mates_back_from_a_turn_are_told_apart_by_their_look() -> None:
