@@ -14,21 +14,22 @@ look alike (a track that broke in two, a swimmer and its lookalike) do not swap 
 frame. Two tracks that hold two swimmers exchange them only when each looks more like the
 other's swimmer by `HOLD_MARGIN`, not when their total gains by twice that: one track's mean
 drifting towards its lane-mate (the far end of the lane, a splash) says nothing of the other,
-and lane-mates in one club's cap and suit differ by build alone. On the club session, s3 and
-s9 (black cap, red jammer, the same skin; single crops of either are named each 50:50) were
-named the wrong way round for 1127 frames in two minutes, on totals, their tracks on the
-right swimmers; with this rule 219, all after a turn where their tracks did swap. A swimmer
-whose track lost it a moment ago (under water after a turn) is still in that
-place, so a track holding someone else does not take it meanwhile: on the club session, a
-swimmer's track took its lane-mate's name at every one of the lane-mate's turns, for the second
-it was under. A track holding no one yet may take it: that may be the swimmer back. And
-swimmers keep to their lanes: a track in the lane a swimmer has been named in through the last
-minute or so (lane_homes.py) keeps that swimmer against a track in another lane that looks
-more like it by less than `HOME_MARGIN`. Lookalikes in two lanes (the same cap and suit) then
-stay apart when the light makes each look a little more like the other. On the club session
-with every crop described, two such swimmers were named the wrong way round for 17 % of their
-frames; with this, not once. The margin is only a preference: a swimmer who moved lanes and
-looks clearly like itself is named there at once (and the new lane becomes home).
+and lane-mates in one club's cap and suit differ by build alone. On the club session, s3 and s9
+(black cap, red jammer, the same skin; single crops of either are named each 50:50) were named
+the wrong way round for 1127 frames in two minutes, on totals, their tracks on the right
+swimmers; with this rule 219, all after a turn where their tracks did swap (which first under,
+first up now prevents: edge/tracking/track.py). A swimmer whose track lost it a moment ago
+(under water after a turn) is still in that place, so a track holding someone else does not take
+it meanwhile: on the club session, a swimmer's track took its lane-mate's name at every one of
+the lane-mate's turns, for the second it was under. A track holding no one yet may take it: that
+may be the swimmer back. And swimmers keep to their lanes: a track in the lane a swimmer has
+been named in through the last minute or so (lane_homes.py) keeps that swimmer against a track
+in another lane that looks more like it by less than `HOME_MARGIN`. Lookalikes in two lanes (the
+same cap and suit) then stay apart when the light makes each look a little more like the other.
+On the club session with every crop described, two such swimmers were named the wrong way round
+for 17 % of their frames; with this, not once. The margin is only a preference: a swimmer who
+moved lanes and looks clearly like itself is named there at once (and the new lane becomes
+home).
 
 `assign` is the Hungarian method (Kuhn-Munkres) written out in numpy, because the device has no
 scipy; a test checks it against `scipy.optimize.linear_sum_assignment`.
@@ -69,9 +70,9 @@ def name_tracks(
     """One `Naming` per row of `similarities` (tracks x enrolled swimmers, in `classes` order);
     `holding[i]`: the swimmer track i was last given, which it keeps against a rival that is
     better by less than `HOLD_MARGIN`, and against an exchange with another holder unless each
-    gains that much (never below the threshold); `away`: swimmers out of
-    sight for a moment, whom no track holding another swimmer is given; `home[i]`: the swimmers
-    whose lane track i is in, favoured by `HOME_MARGIN` (never below the threshold)."""
+    gains that much (never below the threshold); `away`: swimmers out of sight for a moment,
+    whom no track holding another swimmer is given; `home[i]`: the swimmers whose lane track i
+    is in, favoured by `HOME_MARGIN` (never below the threshold)."""
     sims = np.asarray(similarities, dtype=np.float64)
     if sims.size == 0:
         return [Naming(None, -1.0) for _ in range(len(sims))]
