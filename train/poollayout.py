@@ -3,10 +3,11 @@
 One swimmer to a lane swims up and down it, wobbling a little sideways. Several to a lane circle
 swim as a club session does: down the frame on one side of the lane and back up on the other,
 turning across at the walls, and a faster swimmer who catches a slower one pulls out to the lane's
-middle, passes side by side and moves back. Swimmers are pasted at real proportions there (a body
-about a fifth of the lane wide). Everything is drawn once from the seed (`plan_swimmers`,
-`swim_paths`), so a run repeats exactly; train/poolpaint.py draws the frames, train/poolsim.py
-writes the video and its truth.
+middle, passes side by side and moves back. While someone else is out in the middle near it, it
+waits on the feet of the one ahead, as club swimmers do: no two bodies lie on one another.
+Swimmers are pasted at real proportions there (a body about a fifth of the lane wide). Everything
+is drawn once from the seed (`plan_swimmers`, `swim_paths`), so a run repeats exactly;
+train/poolpaint.py draws the frames, train/poolsim.py writes the video and its truth.
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ SPEED_RANGE = (2.0, 4.0)  # px per frame, so short test videos still show turns
 CIRCLE_CROP = 0.45
 SIDE = 0.25  # each direction keeps to the middle of its half of the lane (keep right)
 SIDESTEP = 0.02  # sideways speed per frame: crossing at a wall or pulling out takes a second
-PASS_AHEAD = 0.5  # swimmer lengths: a faster swimmer this close behind another pulls out...
+PASS_AHEAD = 1.0  # swimmer lengths: a faster swimmer this close behind another pulls out...
 PASS_BEHIND = 1.0  # ...and moves back once it is a length ahead
+FOLLOW = 0.9  # swimmer lengths: the closest one comes behind another in its line (on its feet)
+CLEAR = 3.0  # swimmer lengths: one out in the middle this near keeps the others from pulling out
 WOBBLE = 0.4  # a lone swimmer drifts sideways over this share of its lane's free width
 
 
@@ -183,24 +186,42 @@ def _circle_lane(swimmers: list[Swimmer], pool: Pool, frames: int, rng) -> list[
         for k, s in enumerate(swimmers)
     ]
     side = [(-1 if s < length else 1) * SIDE * pool.lane_width for s in loop]
+    out = [False] * len(swimmers)  # pulled out to the middle, passing
+    pace = [s.speed for s in swimmers]  # px moved in the last frame
     paths: list[list[Spot | None]] = [[] for _ in swimmers]
+    size = pool.swimmer_height
     for t in range(frames):
         here = [i for i, s in enumerate(swimmers) if s.enter <= t and loop[i] is not None]
+        at = list(loop)  # where everyone was as the frame began
+        ys = {i: _y(at[i], top, bottom, length) for i in here}
         for i in range(len(swimmers)):
             if i not in here:
                 paths[i].append(None)
                 continue
-            down = loop[i] < length
-            y = top + loop[i] if down else bottom - (loop[i] - length)
-            target = (-1 if down else 1) * SIDE * pool.lane_width
-            if any(_passing(i, j, loop, swimmers, length, pool.swimmer_height) for j in here):
-                target = 0.0
+            down = at[i] < length
+            slower = [j for j in here if _passing(i, j, at, swimmers, length, size)]
+            if not slower:
+                out[i] = False
+            elif not out[i]:
+                out[i] = not any(out[k] and abs(ys[k] - ys[i]) < CLEAR * size for k in here)
+            target = 0.0 if out[i] else (-1 if down else 1) * SIDE * pool.lane_width
             side[i] += max(-step, min(step, target - side[i]))
-            paths[i].append(Spot(side[i], y, 1 if down else -1))
-            after = loop[i] + swimmers[i].speed
-            at_wall = (loop[i] < length) != (after % lap < length)
+            paths[i].append(Spot(side[i], ys[i], 1 if down else -1))
+            pace[i] = swimmers[i].speed
+            for j in here:  # on the feet of the one ahead in its line (round a turn too): no closer
+                ahead = (at[j] - at[i]) % lap
+                in_line = abs(side[j] - side[i]) < SIDE * pool.lane_width
+                if j != i and ahead < FOLLOW * size + pace[j] and in_line:
+                    pace[i] = min(pace[i], max(0.0, ahead + pace[j] - FOLLOW * size))
+            after = at[i] + pace[i]
+            at_wall = (at[i] < length) != (after % lap < length)
             loop[i] = None if at_wall and t >= swimmers[i].leave else after % lap
     return paths
+
+
+def _y(s: float, top: float, bottom: float, length: float) -> float:
+    """The top of a swimmer `s` round its lane's loop: down the frame, then back up."""
+    return top + s if s < length else bottom - (s - length)
 
 
 def _passing(i: int, j: int, loop, swimmers: list[Swimmer], length: float, size: float) -> bool:
