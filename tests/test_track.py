@@ -12,7 +12,14 @@ from edge.config import TrackerConfig
 from edge.errors import ConfigError
 from edge.tracking.identity import name_tracks
 from edge.tracking.lane_homes import HOME_AFTER
-from edge.tracking.track import FRESH_FRAMES, ORDER_WEIGHT, SEPARATE_AFTER, TrackChange, Tracker
+from edge.tracking.track import (
+    FRESH_FRAMES,
+    ORDER_WEIGHT,
+    SEPARATE_AFTER,
+    SETTLED_WEIGHT,
+    TrackChange,
+    Tracker,
+)
 from edge.types import Box, Detection
 
 CFG = TrackerConfig(max_missed=3, min_iou=0.1, identity_frames=5, settle_crops=3)
@@ -411,6 +418,22 @@ def test_lane_mates_turning_together_come_up_in_the_order_they_went_under(
     run(t, down + [[]] * 15 + [surfacing])
     assert 0.72 - 0.70 < ORDER_WEIGHT < 0.80 - 0.70
     assert [(v.track_id, v.swimmer_id) for v in t.visible] == [("AB".index(first_up) + 1, first_up)]
+
+
+def test_a_piece_of_a_swimmer_does_not_take_the_swimmer_from_its_track() -> None:
+    """A's blob falls in two for a frame, in a splash: the piece starts a track of its own.
+    From then on one box overlaps both tracks, and its crops (whitened by the splash) look a
+    little more like the piece's one crop than like A's track: A's announced track keeps its
+    swimmer, and the piece never becomes a second track."""
+    t = tracker(lane_width=320)
+    splash = looks([1.0, 0.0, 0.0, 0.33])  # 0.95 like A
+    before = [[(at(140, 100 + 6 * i), "A")] for i in range(10)]
+    split = [[(at(140, 160), "A"), (Detection(Box(146, 150, 40, 90)), splash)]]
+    after = [[(at(140, 166 + 6 * i), splash)] for i in range(10)]
+    changes = run(t, before + split + after)
+    assert float(splash @ looks("A")) > 1.0 - SETTLED_WEIGHT
+    assert new_tracks(changes) == [1]
+    assert [(v.track_id, v.swimmer_id) for v in t.visible] == [(1, "A")]
 
 
 def test_lane_mates_back_from_a_turn_are_told_apart_by_their_look() -> None:
