@@ -19,6 +19,7 @@ from edge.tracking.track import (
     SETTLED_WEIGHT,
     TrackChange,
     Tracker,
+    name_no_one,
 )
 from edge.types import Box, Detection
 
@@ -434,6 +435,20 @@ def test_a_piece_of_a_swimmer_does_not_take_the_swimmer_from_its_track() -> None
     assert float(splash @ looks("A")) > 1.0 - SETTLED_WEIGHT
     assert new_tracks(changes) == [1]
     assert [(v.track_id, v.swimmer_id) for v in t.visible] == [(1, "A")]
+
+
+def test_without_a_look_a_shared_box_goes_to_the_track_it_overlaps_most() -> None:
+    """reid-collect links tracks by their boxes alone (`name_no_one`, every crop alike): a
+    piece that overlaps the shared box more keeps it, announced track or not."""
+    t = Tracker(CFG, name_no_one, lambda box: int(box.center[0] // 320))
+    piece = Box(146, 150, 40, 90)
+    frames = [[at(140, 100 + 6 * i).box] for i in range(10)] + [[Box(140, 160, 40, 100), piece]]
+    frames += [[Box(146, 151 + i, 40, 90)] for i in range(3)]
+    for index, boxes in enumerate(frames):
+        t.update(index, [Detection(b) for b in boxes], np.zeros((len(boxes), 1)))
+        if index == 10:
+            piece_key = t.keys[1]
+    assert t.keys == [piece_key]
 
 
 def test_lane_mates_back_from_a_turn_are_told_apart_by_their_look() -> None:

@@ -148,7 +148,10 @@ ORDER_WEIGHT = 0.05
 # 98.43 -> 98.55 % (trained bundle), 49 -> 42 and 91.06 -> 91.56 % (real crops' bundle), 60 ->
 # 50 and 97.88 -> 98.22 % (layout 1), 13 -> 9 and 92.51 -> 93.43 % (4 lanes of 2). At 0.05: 42
 # tracks, 98.51 %; at 0.2: 98.59 %, but 91.49 % with the real crops' bundle; at 0.3: 38
-# tracks, 98.57 %.
+# tracks, 98.57 %. Not where tracks are linked without a look (reid-collect): there all are
+# alike and the weight would hand every shared box to the announced track; the session's
+# enrolment folders held 98.45 -> 96.75 % crops of their own swimmer (4 lanes of 2: 94.19 ->
+# 90.96 %).
 SETTLED_WEIGHT = 0.1
 # Names the tracks whose mean descriptors are the rows, given whom each holds now, the
 # swimmers whose tracks wait for them and, per track, the swimmers whose home its lane is:
@@ -569,7 +572,7 @@ class Tracker:
         overlapping, then the nearest (reid-collect links tracks without descriptors: all
         alike), where a track followed up to now pays for boxes off its way (`_weigh_motion`),
         the waiting track lost first is favoured over those lost after it (`_weigh_order`), and
-        an announced track over one still settling (`_weigh_settled`).
+        an announced track over one still settling, where there is a look (`_weigh_settled`).
         After a turn under water, a blob shared while passing, or a jump away from the
         predicted box, a lane-mate is as near as the swimmer itself, and only the look tells
         them apart: a track is contested when it had another box in reach, or its box another
@@ -591,7 +594,8 @@ class Tracker:
                     candidates.append((-alike, -overlap, dist, ti, di))
         candidates = _weigh_motion(candidates, tracks, frame_index)
         candidates = _weigh_order(candidates, tracks, self._waiting)
-        candidates = _weigh_settled(candidates, tracks)
+        if self.namer is not name_no_one:  # reid-collect links by boxes alone: no look to mend
+            candidates = _weigh_settled(candidates, tracks)
         chosen = _greedy(candidates)
         per_track = Counter(ti for *_, ti, _ in candidates)
         per_box = Counter(di for *_, di in candidates)
