@@ -233,7 +233,8 @@ def test_three_to_a_lane_never_lie_on_one_another(seed):
         spots = [p[t] for p in paths if p[t] is not None]
         for k, a in enumerate(spots):
             for b in spots[k + 1 :]:
-                on_top = abs(a.offset - b.offset) < in_line and abs(a.top - b.top) < 0.75 * 150
+                apart = abs(a.top - b.top)
+                on_top = abs(a.offset - b.offset) < in_line and apart < 0.75 * pool.swimmer_height
                 assert not (on_top and a.heading == b.heading), (t, a, b)
 
 

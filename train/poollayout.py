@@ -185,7 +185,8 @@ def _circle_lane(swimmers: list[Swimmer], pool: Pool, frames: int, rng) -> list[
         0.0 if s.enter > 0 else (k + rng.uniform(0, 0.5)) * lap / len(swimmers)
         for k, s in enumerate(swimmers)
     ]
-    side = [(-1 if s < length else 1) * SIDE * pool.lane_width for s in loop]
+    keep = SIDE * pool.lane_width  # each direction's line, sideways from the lane's centre
+    side = [(-1 if s < length else 1) * keep for s in loop]
     out = [False] * len(swimmers)  # pulled out to the middle, passing
     pace = [s.speed for s in swimmers]  # px moved in the last frame
     paths: list[list[Spot | None]] = [[] for _ in swimmers]
@@ -199,18 +200,17 @@ def _circle_lane(swimmers: list[Swimmer], pool: Pool, frames: int, rng) -> list[
                 paths[i].append(None)
                 continue
             down = at[i] < length
-            slower = [j for j in here if _passing(i, j, at, swimmers, length, size)]
-            if not slower:
+            if not any(_passing(i, j, at, swimmers, length, size) for j in here):
                 out[i] = False
             elif not out[i]:
                 out[i] = not any(out[k] and abs(ys[k] - ys[i]) < CLEAR * size for k in here)
-            target = 0.0 if out[i] else (-1 if down else 1) * SIDE * pool.lane_width
+            target = 0.0 if out[i] else (-1 if down else 1) * keep
             side[i] += max(-step, min(step, target - side[i]))
             paths[i].append(Spot(side[i], ys[i], 1 if down else -1))
             pace[i] = swimmers[i].speed
             for j in here:  # on the feet of the one ahead in its line (round a turn too): no closer
                 ahead = (at[j] - at[i]) % lap
-                in_line = abs(side[j] - side[i]) < SIDE * pool.lane_width
+                in_line = abs(side[j] - side[i]) < keep
                 if j != i and ahead < FOLLOW * size + pace[j] and in_line:
                     pace[i] = min(pace[i], max(0.0, ahead + pace[j] - FOLLOW * size))
             after = at[i] + pace[i]
