@@ -3,6 +3,7 @@ respected."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import numpy as np
@@ -357,6 +358,20 @@ def test_a_swimmer_back_from_a_turn_under_water_continues_its_track() -> None:
         (2, "new", 1, None),
         (73, "end", 1, None),  # unseen from 40: max_missed 3, then 30 frames waiting
     ]
+
+
+def test_a_swimmer_whose_boxes_shrank_going_under_still_reaches_its_way_back() -> None:
+    """Going under at the wall, a swimmer leaves boxes ever shorter (down to 20 px of its 100):
+    come up 5 frames later on the other side of the lane, a body length from its last box, it
+    is in reach of its usual length and continues its track; measured by the last box, a
+    stranger's new track would be announced when the wait ends."""
+    t = tracker(replace(CFG, rejoin_frames=30), lane_width=320)
+    down = [[(at(60, 400 + 2 * i), STRANGER)] for i in range(30)]
+    under = [[(Detection(Box(60, 560 - h, 40, h)), STRANGER)] for h in (80, 60, 40, 20)]
+    back = [[(at(120, 420 - 2 * i), STRANGER)] for i in range(50)]
+    changes = run(t, down + under + [[]] * 5 + back)
+    assert math.dist(Box(60, 540, 40, 20).center, at(120, 420).box.center) == 100
+    assert [(i, c.type, c.track_id) for i, c in changes] == [(2, "new", 1)]
 
 
 def test_a_swimmer_back_far_away_is_rejoined_by_its_name() -> None:

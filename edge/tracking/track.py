@@ -63,7 +63,8 @@ A swimmer turning at a wall glides under water for a second or two and comes bac
 side of the lane, heading the other way: no motion model predicts that. With `rejoin_frames`,
 an announced track lost for longer than `max_missed` waits that many more frames (its `end`
 waits too). A box in its lane that no followed track takes continues it (by look, as above)
-when the swimmer can have got there: within a box size of its predicted or last box, plus the
+when the swimmer can have got there: within its boxes' usual length (not the last box's: a
+swimmer going under leaves shorter and shorter boxes) of its predicted or last box, plus the
 way it swims in the frames since (the gate widens with the gap, so a glide back from the wall
 it went under is in reach). Lane-mates who reach a wall within a second of each other leave it
 in that order, as a lane circles: of two or more waiting tracks a box could continue, the one
@@ -103,6 +104,11 @@ MAX_JUMP_BOXES = 1.0  # a recognised box lies this many box sizes from the track
 # swimmer moves 2-4 px, so one frame must not steer the prediction; at 0.3, 83% of a change of
 # pace shows within 5 frames.
 VELOCITY_WEIGHT = 0.3
+# The weight of the newest box's length in a track's size (an exponential mean), which sets how
+# far its swimmer can have got while unseen (`_in_reach`). A swimmer going under at a wall or
+# half under a passing lane-mate leaves a shorter and shorter box; measured from the last one,
+# the swimmer coming back a body length on was out of reach and started a track of its own.
+SIZE_WEIGHT = 0.1
 # ...and only tracks seen apart, each on a box of its own, for this many frames are cut for: a
 # swimmer whose blob falls in two for a frame (a kick, a splash) starts a second track, and
 # cutting for it would keep the swimmer in two halves from then on.
@@ -206,6 +212,7 @@ class _Track:
     described: int = -1  # the frame of its last descriptor
     changed: int = 0  # the frame its answer last changed (announced, updated)
     velocity: tuple[float, float] = (0.0, 0.0)  # of the box centre, px per frame
+    size: float = 0.0  # its boxes' length (the longer side), smoothed: see SIZE_WEIGHT
     apart: int = 0  # frames it was seen on a box of its own (not a part `separate` cut)
     contested: int = -1  # the frame it was last told apart from another track by look
 
@@ -240,6 +247,8 @@ class _Track:
             vx += VELOCITY_WEIGHT * ((x1 - x0) / elapsed - vx)
             vy += VELOCITY_WEIGHT * ((y1 - y0) / elapsed - vy)
             self.velocity = (vx, vy)
+        length = max(box.w, box.h)
+        self.size += SIZE_WEIGHT * (length - self.size) if self.size else length
         self.box, self.last_seen = box, frame_index
 
 
@@ -683,10 +692,10 @@ def _greedy(candidates: list[tuple]) -> dict[int, int]:
 
 
 def _in_reach(track: _Track, predicted: Box, box: Box, frame_index: int) -> bool:
-    """Whether the swimmer of `track` can have got to `box`: within a box size of its
+    """Whether the swimmer of `track` can have got to `box`: within its usual box length of its
     `predicted` or its last box, plus the way it swims in the frames since it was seen (it may
     have turned at a wall, under water, and come back near where it went under)."""
-    size = max(track.box.w, track.box.h)
+    size = track.size
     distance = min(math.dist(predicted.center, box.center), math.dist(track.box.center, box.center))
     swum = math.hypot(*track.velocity) * (frame_index - track.last_seen - 1)
     return distance <= MAX_JUMP_BOXES * size + swum
