@@ -108,6 +108,10 @@ VELOCITY_WEIGHT = 0.3
 # far its swimmer can have got while unseen (`_in_reach`). A swimmer going under at a wall or
 # half under a passing lane-mate leaves a shorter and shorter box; measured from the last one,
 # the swimmer coming back a body length on was out of reach and started a track of its own.
+# Club session (3000 frames), each enrolled from the camera, last box -> this mean: named right
+# 98.50 -> 98.87 % and tracks on swimmers 40 -> 36 (trained bundle), 92.05 -> 92.30 % and
+# 49 -> 48 (real crops' bundle), 93.81 -> 93.95 % and 11 -> 11 (4 lanes of 2), 98.22 -> 98.27 %
+# and 50 -> 49 (layout 1). At 0.03 (trained, one enrolment): 98.66 %, 40 tracks.
 SIZE_WEIGHT = 0.1
 # ...and only tracks seen apart, each on a box of its own, for this many frames are cut for: a
 # swimmer whose blob falls in two for a frame (a kick, a splash) starts a second track, and
