@@ -699,7 +699,6 @@ def _in_reach(track: _Track, predicted: Box, box: Box, frame_index: int) -> bool
     """Whether the swimmer of `track` can have got to `box`: within its usual box length of its
     `predicted` or its last box, plus the way it swims in the frames since it was seen (it may
     have turned at a wall, under water, and come back near where it went under)."""
-    size = track.size
     distance = min(math.dist(predicted.center, box.center), math.dist(track.box.center, box.center))
     swum = math.hypot(*track.velocity) * (frame_index - track.last_seen - 1)
-    return distance <= MAX_JUMP_BOXES * size + swum
+    return distance <= MAX_JUMP_BOXES * track.size + swum
