@@ -374,6 +374,20 @@ def test_a_swimmer_whose_boxes_shrank_going_under_still_reaches_its_way_back() -
     assert [(i, c.type, c.track_id) for i, c in changes] == [(2, "new", 1)]
 
 
+def test_a_swimmer_that_slowed_into_the_wall_still_reaches_where_its_glide_ends() -> None:
+    """A swimmer slows into the wall (its last boxes 1 px a frame of its 4) and glides back
+    under water for 20 frames: it surfaces 145 px from its last box, which its pace over the
+    length covers in that time but the speed of its last few boxes does not. It continues its
+    track; gated by that last speed, a stranger's new track would be announced when the wait
+    ends."""
+    t = tracker(replace(CFG, rejoin_frames=30), lane_width=320)
+    down = [[(at(60, 300 + 4 * i), STRANGER)] for i in range(30)]
+    slowing = [[(at(60, 417 + i), STRANGER)] for i in range(4)]
+    back = [[(at(60, 275 - 4 * i), STRANGER)] for i in range(50)]
+    changes = run(t, down + slowing + [[]] * 20 + back)
+    assert [(i, c.type, c.track_id) for i, c in changes] == [(2, "new", 1)]
+
+
 def test_a_swimmer_back_far_away_is_rejoined_by_its_name() -> None:
     """Back out of the lost track's reach (the other end of the lane), A's new track is named
     A and continues A's waiting track under its id; B, a different swimmer appearing in the
