@@ -642,6 +642,21 @@ def test_a_box_one_swimmer_long_is_not_cut() -> None:
     ]
 
 
+def test_a_box_one_swimmer_long_is_not_cut_for_a_track_left_on_a_fragment() -> None:
+    """B's boxes fall to a 24 px fragment (half under A, or turning) while A swims on: a blob
+    120 px long holding both predicted centres is one swimmer and a bit, not B's fragment and
+    A (B's usual 100 px and A's would need 160); cut by B's last box, B's track would ride on
+    half of A."""
+    t = tracker()
+    follow_two(t, gap=10)  # B at y 160, A at 270, both 100 px long
+    for i in range(FOLLOWED, FOLLOWED + 4):
+        fragment = Detection(Box(60, 240 + 4 * (i - FOLLOWED), 40, 24))
+        run(t, [[(fragment, "B"), (at(60, 210 + 4 * i), "A")]], start=i)
+    assert sorted(t.keys) == [1, 2]  # each still on its own track
+    blob = Box(60, 250, 40, 120)
+    assert [d.box for d in t.separate([Detection(blob)], FOLLOWED + 4)] == [blob]
+
+
 def test_a_swimmer_whose_blob_fell_in_two_for_a_moment_is_not_cut() -> None:
     """A kick splits one swimmer's blob for a few frames: a second track starts, but the whole
     swimmer's box is not cut for it (nor kept in halves after)."""
