@@ -31,8 +31,8 @@ of the box centre; zero for a new track) for the frames since it was seen. Again
 box, two passing swimmers' tracks can swap, and a track back from a miss is looked for where
 it was, not where it went. Every other track (back from a gap, off its prediction, or
 contested: swimmers side by side or close behind, whose boxes overlap both predictions) is
-recognised: the boxes left are described first, and each goes to the track in reach (a box
-size, plus the way it swims while unseen) whose mean descriptor it is most like, less
+recognised: the boxes left are described first, and each goes to the track in reach (its
+usual box length, plus its pace while unseen) whose mean descriptor it is most like, less
 MOTION_WEIGHT per box size a box lies farther from its prediction than the nearest one, when
 it was followed up to now. Two lane-mates who shared a blob, pass or turned at the same wall
 are as near as each other, and only their look tells them apart; two passing in sight are
