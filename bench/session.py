@@ -12,7 +12,8 @@ named by the truth, reid-enroll --names on BUNDLE (a bundle of the real crops), 
 the real swimmers' later frames and the synthetic ones' second halves. The videos are made once
 (seeded) and kept in bench/work/session (session_NxK for another number of lanes or swimmers
 to a lane: `--lanes 4 --per-lane 2 --seconds 60` is issue 13's first scene, 7 real swimmers and
-one synthetic); delete that folder after changing the simulator. The
+one synthetic); delete that folder after changing the simulator. A second run of a scene while
+one runs stops at once: they would enrol from each other's collections. The
 daemon runs as in bench/pipeline.py (one thread, a local Mosquitto, its own stats) with the
 session's [pool] geometry, `detector.swimmer_width` 0.2 and `min_area_frac` 0.0002, and
 `tracker.rejoin_frames` 50 (twice the glide). The events go to bench/work/session/events.json.
@@ -37,12 +38,14 @@ seeds), to see how much a figure owes to one video.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import shutil
 import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 from machine import cpu_name
 from pipeline import measure
@@ -247,6 +250,18 @@ def identity(seen: dict[int, list[TrackView]], truth: dict) -> dict:
     }
 
 
+def hold(work: Path) -> TextIO:
+    """An exclusive lock on `work`, held while the returned file stays open, or SystemExit:
+    runs of one scene share its folder (the enrolment's camera/, names.toml and bundle/), and
+    two at once enrol from each other's collections."""
+    lock = (work / ".lock").open("w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise SystemExit(f"{work}: another bench/session.py run is using it") from None
+    return lock
+
+
 def scene_flags(args: argparse.Namespace) -> str:
     """The flags that chose the scene, the bundle's kind and the schedule (not the paths), as
     the README names the run."""
@@ -275,6 +290,7 @@ def main() -> int:
     scene = Scene(args.lanes, args.per_lane, args.glare, args.layout)
     work = scene.work
     work.mkdir(parents=True, exist_ok=True)
+    lock = hold(work)  # noqa: F841 (held until the process exits)
     start, rest = swimmers(args.data, scene)
     video, truth = pool_video(rest, scene, f"session_{args.seconds}s", args.seconds * FPS, 11)
     pool = {"lane_lines": truth["lane_lines"], "water": truth["water"]}
