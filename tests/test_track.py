@@ -644,9 +644,10 @@ def test_a_box_one_swimmer_long_is_not_cut() -> None:
 
 def test_a_box_one_swimmer_long_is_not_cut_for_a_track_left_on_a_fragment() -> None:
     """B's boxes fall to a 24 px fragment (half under A, or turning) while A swims on: a blob
-    120 px long holding both predicted centres is one swimmer and a bit, not B's fragment and
-    A (B's usual 100 px and A's would need 160); cut by B's last box, B's track would ride on
-    half of A."""
+    120 px long holding both predicted centres is one swimmer and a bit, not B and A, whose
+    usual lengths (B's down to 79 px after four fragments, A's 100) need 143 px (blob_cut's
+    SEPARATE_SHARE of them). By B's last box, 99 px would do, and B's track would ride on half
+    of A."""
     t = tracker()
     follow_two(t, gap=10)  # B at y 160, A at 270, both 100 px long
     for i in range(FOLLOWED, FOLLOWED + 4):
