@@ -47,6 +47,19 @@ def test_the_bundle_threshold_decides_unknown(bundle):
     assert predictions[0].swimmer_id is None and predictions[0].candidate == "2"
 
 
+def test_tracks_are_named_from_their_means_now_not_from_remembered_ones(bundle):
+    """Scores of unchanged means are remembered between frames; a mean that moved (a track
+    whose swimmer was swapped) is scored again, and answered as its new swimmer."""
+    identifier = Identifier.from_bundle(load_bundle(bundle))
+    means = identifier.describe([crop(i, 50, size=(40, 30)) for i in IDENTITIES])
+    first = identifier.name_tracks(means, [None] * len(means))
+    assert [n.swimmer_id for n in first] == list(IDENTITIES)
+    swapped = means[[1, 0, *range(2, len(means))]]
+    again = identifier.name_tracks(swapped, [None] * len(means))
+    assert [n.swimmer_id for n in again] == [IDENTITIES[1], IDENTITIES[0], *IDENTITIES[2:]]
+    assert [n.score for n in again[2:]] == [n.score for n in first[2:]]
+
+
 def test_json_lines(bundle, images, capsys):
     assert main([str(bundle), *map(str, images), "--json"]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
