@@ -52,6 +52,21 @@ def test_device_and_host_compute_the_same_descriptor():
         )
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_the_device_finds_the_hosts_swimmer_pixels_in_any_colours(seed):
+    """The device's mask is OpenCV arithmetic, the host's numpy: the same pixels, also where
+    the hue circle wraps (red water at hue 2: a pixel at 176 is 6 away, not 174) and for odd
+    sizes."""
+    rng = np.random.default_rng(seed)
+    water = (2, 150, 150) if seed % 2 else tuple(rng.integers(0, 180, 3))
+    hsv = rng.normal(water, (8, 60, 60), (33 + seed, 21, 3))
+    hsv[..., 0] %= 180  # OpenCV's hue is 0..179, a circle
+    hsv = np.clip(hsv, 0, 255).astype(np.uint8)
+    mask = colour.swimmer_mask(hsv)
+    assert mask.dtype == np.uint8 and 0 < mask.sum() < mask.size
+    np.testing.assert_array_equal(mask, descriptor.swimmer_mask(hsv))
+
+
 @pytest.mark.parametrize("n", [1, 2, 3, 10, 101, 128 * 80])
 def test_channel_medians_are_numpys_medians(n):
     pixels = np.random.default_rng(n).integers(0, 256, (n, 3)).astype(np.uint8)

@@ -37,29 +37,32 @@ SIDE_MARGIN = 0.15  # share of the crop's width left out on each side: the lane 
 
 
 def channel_medians(pixels: np.ndarray) -> np.ndarray:
-    """`np.median(pixels.reshape(-1, 3), axis=0)` of uint8 pixels, found by counting: ten times
-    faster, and the median is computed three times per crop on the Pi."""
-    flat = pixels.reshape(-1, 3)
-    middle = ((len(flat) - 1) // 2, len(flat) // 2)  # the two middle ranks (one when odd)
-    out = np.empty(3)
-    for channel in range(3):
-        counts = np.cumsum(np.bincount(flat[:, channel], minlength=256))
-        out[channel] = np.searchsorted(counts, middle, side="right").mean()
-    return out
+    """`np.median(pixels.reshape(-1, 3), axis=0)` of uint8 pixels, found by counting (OpenCV's
+    histograms): ten times faster, and the median is computed three times per crop."""
+    flat = np.ascontiguousarray(pixels).reshape(-1, 1, 3)
+    counts = np.cumsum([cv2.calcHist([flat], [c], None, [256], [0, 256]).ravel()
+                        for c in range(3)], axis=1)  # fmt: skip
+    # The levels of the two middle ranks (one when odd): how many levels have counted past each.
+    low, high = ((counts <= rank).sum(axis=1) for rank in ((len(flat) - 1) // 2, len(flat) // 2))
+    return (low + high) / 2
 
 
 def swimmer_mask(hsv: np.ndarray) -> np.ndarray:
     """uint8 mask (1 = swimmer) of an HSV crop: central band, away from the median colour.
     On a crop that `flatten_water` already cut down, it is the same swimmer (the water is all
-    one colour, the median, which no swimmer pixel is)."""
-    water = channel_medians(hsv).astype(np.int16)
-    diff = np.abs(hsv.astype(np.int16) - water)
-    hue = np.minimum(diff[..., 0], 180 - diff[..., 0])  # hue is a circle
-    mask = (hue > HUE_TOL) | (diff[..., 1] > SV_TOL) | (diff[..., 2] > SV_TOL)
+    one colour, the median, which no swimmer pixel is). train.descriptor.swimmer_mask in
+    OpenCV's saturating uint8 arithmetic (a test checks they agree): every crop the daemon
+    describes needs it twice, and numpy's int16 copies made it the costliest step of a crop."""
+    water = channel_medians(hsv).astype(np.int16)  # whole levels, as the host truncates them
+    away = cv2.absdiff(hsv, (*water.tolist(), 0))
+    # Water-like: within the tolerances, the hue on its circle (a hue 168 away is 12 away).
+    near = cv2.inRange(away, (0, 0, 0), (HUE_TOL, SV_TOL, SV_TOL))
+    near |= cv2.inRange(away, (180 - HUE_TOL, 0, 0), (255, SV_TOL, SV_TOL))
+    mask = (near == 0).view(np.uint8)
     side = int(mask.shape[1] * SIDE_MARGIN)
-    mask[:, :side] = False
-    mask[:, mask.shape[1] - side :] = False
-    return mask.astype(np.uint8)
+    mask[:, :side] = 0
+    mask[:, mask.shape[1] - side :] = 0
+    return mask
 
 
 def flatten_water(pixels: np.ndarray) -> np.ndarray:
@@ -67,8 +70,8 @@ def flatten_water(pixels: np.ndarray) -> np.ndarray:
     colour: what the CNN sees, in training and on the device."""
     out = np.array(pixels, dtype=np.uint8, copy=True)
     for rgb in out:
-        keep = swimmer_mask(cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)).astype(bool)
-        rgb[~keep] = channel_medians(rgb).astype(np.uint8)
+        water = swimmer_mask(cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV))[..., None] == 0
+        np.copyto(rgb, channel_medians(rgb).astype(np.uint8), where=water)
     return out
 
 
