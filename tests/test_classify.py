@@ -116,6 +116,20 @@ def test_score_is_the_calibrated_score():
     assert CLASSIFIER_KEYS == train.svm.CLASSIFIER_KEYS
 
 
+def test_similarities_are_each_swimmers_nearest_gallery_row_with_unused_columns_left_out():
+    """The gallery is scored without the columns no row uses (colour bins no swimmer has),
+    its rows regrouped by swimmer: the same cosines as the whole gallery, whatever its order."""
+    x, y, probe = _embedding_like(4)
+    x[:, 5:20] = 0.0  # bins no enrolled swimmer has; the probes have them
+    order = np.random.default_rng(3).permutation(len(y))  # swimmers' rows interleaved
+    x, labels = l2_normalize(x[order]), np.asarray(y)[order]
+    clf = Classifier.from_arrays(export_classifier(fit_classifier(x, list(labels)), x, labels), 0)
+    assert clf.scoring.shape == (x.shape[1] - 15, len(x))
+    cosines = l2_normalize(probe) @ x.T
+    expected = np.stack([cosines[:, labels == c].max(axis=1) for c in clf.classes], axis=1)
+    np.testing.assert_allclose(clf.similarities(probe), expected, atol=1e-6)
+
+
 def test_load_from_npz_and_refuse_broken_files(tmp_path):
     x, y, _ = _blobs(3)
     arrays = export_classifier(fit_classifier(x, y, kernel="rbf"), x, y)
