@@ -34,8 +34,8 @@ from edge.snapshot import take_snapshot
 from edge.sources import open_source
 from edge.stats import StageTimer, cpu_temperature_c
 from edge.tracking.track import TrackChange, Tracker
-from edge.types import Frame
-from edge.vision.crop import cut_crops
+from edge.types import Crop, Detection, Frame
+from edge.vision.crop import croppable, cut_crop
 from edge.vision.detect import make_detector
 
 log = logging.getLogger(__name__)
@@ -121,27 +121,31 @@ class Daemon:
                                             self.pool, self.config.tracker.patience)  # fmt: skip
         with self.timer.stage("detect"):  # two swimmers in one blob: cut where the tracks are
             detections = self.tracker.separate(self.detector.detect(frame.image), frame.index)
-        with self.timer.stage("crop"):
-            crops = cut_crops(frame, detections, self.aspect, self.pool.lane_map)
-        self.timer.counts["crops"] += len(crops)
+        height, width = frame.image.shape[:2]
+        kept = [d for d in detections if croppable(d.box, width, height)]
+        self.timer.counts["crops"] += len(kept)
 
         def describe(wanted: list[int]) -> np.ndarray:  # the crops the tracker's budget wants
             self.timer.counts["embedded"] += len(wanted)
+            with self.timer.stage("crop"):
+                crops = [self._cut(frame, kept[i]) for i in wanted]
             with self.timer.stage("embed"):
-                return self.identifier.describe([crops[i].image for i in wanted])
+                return self.identifier.describe([c.image for c in crops])
 
         with self.timer.stage("track"):  # linking, and naming the tracks (edge/tracking/)
-            cropped = {c.box for c in crops}
-            kept = [d for d in detections if d.box in cropped]
             changes = self.tracker.update(frame.index, kept, describe)
         if self.unknown is not None:
             with self.timer.stage("keep"):
+                crops = [self._cut(frame, d) for d in kept]
                 self.unknown.see(frame, crops, self.tracker.keys)
                 self.unknown.ended(changes, frame.index)
         with self.timer.stage("publish"):
             self._publish(changes, frame.ts, frame.index)
         self.timer.frame_done()
         self.last_frame = frame
+
+    def _cut(self, frame: Frame, detection: Detection) -> Crop:
+        return cut_crop(frame, detection.box, self.aspect, self.pool.lane_map)
 
     def _publish(self, changes: list[TrackChange], ts: float, frame_index: int) -> None:
         device = self.config.device
