@@ -7,7 +7,7 @@ view (1, 8 and 24: synthetic swimmers; for 24, three to a lane circle swimming a
 proportions, detector.swimmer_width 0.2), describing every crop or on the default schedule,
 and the tracks' answers on the real crops' video both ways.
 
-The daemon runs in this process on one thread (interpreter threads = 1, OpenCV threads = 1),
+The daemon runs in this process on one thread (interpreter, OpenCV and BLAS threads = 1),
 publishing to a local Mosquitto; the figures are the daemon's own `stats` message covering the
 whole video (decode, detect, crop, embed, track (linking and naming), publish), read back over MQTT.
 The pool is simulated from the crops' later (time-split test) frames, 8 swimmers at most.
@@ -28,6 +28,7 @@ from pathlib import Path
 
 import cv2
 import paho.mqtt.client as mqtt
+from threadpoolctl import threadpool_limits
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -57,7 +58,9 @@ def measure(
 ) -> dict:
     """Run the daemon over `video` and return its closing stats, with the events it sent;
     `sections`: config tables (tracker, detector, pool) on top of the defaults; `daemon`
-    makes the daemon (one that records more)."""
+    makes the daemon (one that records more). On one thread: OpenCV's, and the BLAS's that
+    numpy multiplies the gallery with (two threads on this 2-core host otherwise)."""
+    cv2.setNumThreads(1)
     broker = start_broker()
     stats: list[dict] = []
     events: list[dict] = []
@@ -84,7 +87,8 @@ def measure(
         }
     )
     try:
-        daemon(config).run(threading.Event())
+        with threadpool_limits(limits=1):
+            daemon(config).run(threading.Event())
         threading.Event().wait(1.0)
     finally:
         client.loop_stop()
@@ -137,7 +141,6 @@ def main() -> int:
     parser.add_argument("--frames", type=int, default=500)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args()
-    cv2.setNumThreads(1)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         video = simulate_pool(

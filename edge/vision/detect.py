@@ -43,6 +43,7 @@ from edge.config import DetectorConfig, PoolConfig, check_section
 from edge.errors import ConfigError, ModelError
 from edge.geometry import pool_geometry
 from edge.types import Box, Detection
+from edge.vision.colour import channel_medians
 from edge.vision.runtime import make_interpreter
 
 log = logging.getLogger(__name__)
@@ -205,7 +206,8 @@ class WaterDetector:
         sample = hsv[step, step].reshape(-1, 3)
         if where is not None:
             sample = sample[where[step, step].reshape(-1) > 0]
-        reference = np.median(sample, axis=0)
+        # numpy's median by counting (edge/vision/colour.py); none of an empty sample (NaN)
+        reference = channel_medians(sample) if len(sample) else np.full(3, np.nan)
         hue, saturation = reference[0], reference[1]
         no_water = not (
             self.cfg.water_hue_min <= hue <= self.cfg.water_hue_max
