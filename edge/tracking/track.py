@@ -585,10 +585,11 @@ class Tracker:
         track's: overlaps shared either way are for the look to settle (`_recognise`)."""
         tracks = [t for t in self._tracks if frame_index - t.last_seen <= FOLLOW_GAP]
         predicted = [t.predicted(frame_index) for t in tracks]
+        # The overlap first: few pairs overlap, and a box's lane is a cache lookup (hashing it).
         overlaps = [(ti, di) for ti, track in enumerate(tracks)
                     for di, box in enumerate(boxes)
-                    if self._same_lane(track.box, box)
-                    and predicted[ti].iou(box) >= self.cfg.min_iou]  # fmt: skip
+                    if predicted[ti].iou(box) >= self.cfg.min_iou
+                    and self._same_lane(track.box, box)]  # fmt: skip
         per_track = Counter(ti for ti, _ in overlaps)
         per_box = Counter(di for _, di in overlaps)
         return {di: tracks[ti] for ti, di in overlaps if per_track[ti] == per_box[di] == 1}
