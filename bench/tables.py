@@ -24,6 +24,12 @@ def _pct(value: float) -> str:
     return f"{100 * value:.1f} %"
 
 
+def _costliest(stage_ms: dict[str, float]) -> str:
+    """The stages that cost anything, costliest first: `embed 12.6, detect 11.7, ...`."""
+    costs = sorted(((ms, stage) for stage, ms in stage_ms.items() if ms >= 0.05), reverse=True)
+    return ", ".join(f"{stage} {ms:.1f}" for ms, stage in costs)
+
+
 def _table(header: list[str], rows: list[list[object]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
@@ -351,7 +357,8 @@ def session(data: dict) -> str:
          ""],
         ["swimmer-seconds named right", f"{_pct(data['swimmer_seconds_right'])} "
          f"({_pct(data['right_while_tracked'])} of those tracked)", ">= 99 %"],
-        ["frames per second, one thread", f"{data['fps']:.1f}", ">= 25"],
+        ["frames per second, one thread", f"{data['fps']:.1f} (ms a frame: "
+         f"{_costliest(data['stage_ms'])})", ">= 25"],
         ["reid-collect on the start: folders, crops of their folder's swimmer",
          f"{data['enrolled_from_camera']['folders']}, "
          f"{_pct(data['enrolled_from_camera']['crops_of_their_swimmer'])}", ""],
