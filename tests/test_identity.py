@@ -24,6 +24,24 @@ def test_hungarian_finds_the_least_total_cost_as_scipy_does(seed: int) -> None:
     assert cost[np.arange(n), columns].sum() == pytest.approx(cost[rows, expected].sum())
 
 
+@pytest.mark.parametrize("seed", range(8))
+def test_assign_gives_the_best_total_with_or_without_the_search(seed: int) -> None:
+    """Odd seeds: every row has a best column of its own (answered without the search); even
+    ones: rows clash over columns (the search). Either way scipy's best total, no column twice."""
+    rng = np.random.default_rng(seed)
+    n, m, threshold = 6, 8, 0.5
+    sims = rng.uniform(0, 1, (n, m))
+    if seed % 2:
+        sims[np.arange(n), rng.permutation(m)[:n]] += 1.0
+    chosen = assign(sims, threshold)
+    total = sum(sims[i, j] if j is not None else threshold for i, j in enumerate(chosen))
+    benefit = np.hstack([sims, np.where(np.eye(n, dtype=bool), threshold, -1e9)])
+    rows, columns = linear_sum_assignment(-benefit)
+    assert total == pytest.approx(benefit[rows, columns].sum())
+    named = [j for j in chosen if j is not None]
+    assert len(set(named)) == len(named)
+
+
 def test_hungarian_refuses_more_rows_than_columns() -> None:
     with pytest.raises(ValueError, match="no more rows than columns"):
         hungarian(np.zeros((3, 2)))

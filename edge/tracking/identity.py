@@ -32,7 +32,8 @@ moved lanes and looks clearly like itself is named there at once (and the new la
 home).
 
 `assign` is the Hungarian method (Kuhn-Munkres) written out in numpy, because the device has no
-scipy; a test checks it against `scipy.optimize.linear_sum_assignment`.
+scipy; a test checks it against `scipy.optimize.linear_sum_assignment`. Where every track's best
+answer is its own, that is the answer, without the search.
 """
 
 from __future__ import annotations
@@ -124,8 +125,24 @@ def assign(similarities: np.ndarray, threshold: float) -> list[int | None]:
     unknown = np.full((n, n), forbidden)
     np.fill_diagonal(unknown, threshold)
     benefit = np.hstack([sims, unknown])
-    columns = hungarian(benefit.max() - benefit)
+    columns = _own_best(benefit)
+    if columns is None:
+        columns = hungarian(benefit.max() - benefit)
     return [int(j) if j < m else None for j in columns]
+
+
+def _own_best(benefit: np.ndarray) -> list[int] | None:
+    """Each row's best column, when every row has one of its own (strictly best in the row, no
+    other row's best): no assignment does better, and no search is needed. So it is most frames
+    of a session, each settled track plainly its swimmer; the search cost a millisecond a frame
+    with 24 tracks on the club session."""
+    if benefit.shape[1] < 2:
+        return None
+    best = benefit.argmax(axis=1)
+    top_two = np.partition(benefit, -2, axis=1)[:, -2:]
+    if len(set(best.tolist())) < len(best) or np.any(top_two[:, 0] >= top_two[:, 1]):
+        return None
+    return best.tolist()
 
 
 def hungarian(cost: np.ndarray) -> list[int]:
