@@ -85,8 +85,9 @@ class Identifier:
     def _similarities(self, means: np.ndarray) -> np.ndarray:
         """`Classifier.similarities` of the rows, those of the last call's rows remembered. A
         track's mean moves only when one of its crops is described, on the daemon's schedule
-        some 5 of 24 tracks a frame on the club session, and a mean scored against a gallery
-        enrolled from the camera (7200 rows) cost 11 of the frame's 61 ms there, every frame."""
+        some 5 of 24 tracks a frame on the club session, yet all were scored every frame
+        against the gallery enrolled from the camera (7200 rows): 17.7 -> 12.8 ms a frame for
+        the track stage there (scoring even a few means reads the whole gallery)."""
         keys = [row.tobytes() for row in means]
         new = [i for i, key in enumerate(keys) if key not in self._scored]
         scored = {key: self._scored[key] for key in keys if key in self._scored}
