@@ -27,7 +27,8 @@ def test_hungarian_finds_the_least_total_cost_as_scipy_does(seed: int) -> None:
 @pytest.mark.parametrize("seed", range(8))
 def test_assign_gives_the_best_total_with_or_without_the_search(seed: int) -> None:
     """Odd seeds: every row has a best column of its own (answered without the search); even
-    ones: rows clash over columns (the search). Either way scipy's best total, no column twice."""
+    ones: random, rows clashing over columns (the search). Either way scipy's best total, and
+    no column given twice."""
     rng = np.random.default_rng(seed)
     n, m, threshold = 6, 8, 0.5
     sims = rng.uniform(0, 1, (n, m))
