@@ -130,6 +130,21 @@ def test_similarities_are_each_swimmers_nearest_gallery_row_with_unused_columns_
     np.testing.assert_allclose(clf.similarities(probe), expected, atol=1e-6)
 
 
+def test_a_swimmer_without_gallery_rows_scores_minus_one_and_the_others_stay_theirs():
+    """A class of the SVM with no gallery rows (none enrolled from the camera) is no one's
+    nearest: -1, while the swimmers around it in the grouped gallery keep their own rows."""
+    x, y, probe = _embedding_like(4)
+    arrays = export_classifier(fit_classifier(x, y), x, y)
+    kept = np.asarray(y) != "2"
+    arrays = {**arrays, "gallery": x[kept], "gallery_labels": np.asarray(y)[kept]}
+    clf = Classifier.from_arrays(arrays, 0.0)
+    cosines, labels = l2_normalize(probe) @ x.T, np.asarray(y)
+    every = clf.similarities(probe)
+    for column, identity in enumerate(clf.classes):
+        expected = -1.0 if identity == "2" else cosines[:, labels == identity].max(axis=1)
+        np.testing.assert_allclose(every[:, column], expected, atol=1e-6)
+
+
 def test_load_from_npz_and_refuse_broken_files(tmp_path):
     x, y, _ = _blobs(3)
     arrays = export_classifier(fit_classifier(x, y, kernel="rbf"), x, y)

@@ -172,6 +172,13 @@ class Classifier:
         nearest gallery rows of each swimmer (-1 for a swimmer with no gallery rows)."""
         all_sims = _unit_rows(embeddings)[:, self.scoring_columns] @ self.scoring
         out = np.full((len(all_sims), len(self.classes)), -1.0, dtype=np.float64)
+        if SCORE_NEIGHBOURS == 1 and all_sims.shape[1]:
+            # Each swimmer's nearest row, all in one reduction over the grouped columns: a
+            # partition per swimmer cost 1 of the 6 ms scoring 5 means against 24 swimmers.
+            enrolled = [column for column, rows in enumerate(self.members) if len(rows)]
+            starts = np.cumsum([0] + [len(self.members[c]) for c in enrolled[:-1]])
+            out[:, enrolled] = np.maximum.reduceat(all_sims, starts, axis=1)
+            return out
         start = 0
         for column, rows in enumerate(self.members):
             sims, start = all_sims[:, start : start + len(rows)], start + len(rows)
