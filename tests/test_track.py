@@ -20,6 +20,7 @@ from edge.tracking.track import (
     SETTLED_WEIGHT,
     TrackChange,
     Tracker,
+    _Track,
     name_no_one,
 )
 from edge.types import Box, Detection
@@ -713,3 +714,24 @@ def test_a_long_blob_with_nobody_lost_in_reach_is_one_swimmer() -> None:
     run(t, frames)
     blob = Box(60, 580, 40, 200)
     assert [d.box for d in t.separate([Detection(blob)], 30)] == [blob]
+
+
+def test_a_tracks_mean_follows_its_crops_and_contests_though_remembered():
+    """The mean is remembered between frames, yet a new crop moves it, and so does a contest
+    alone: a track contested again starts its fresh part from scratch (all its recent crops)."""
+    track = _Track(Box(0, 0, 10, 20), 0, key=1)
+    window = 10 * FRESH_FRAMES
+    for frame in range(3):
+        track.describe(looks("A"), frame, window)
+    np.testing.assert_allclose(track.mean(), looks("A"))
+    track.contested = 3
+    for frame in range(4, 5 + FRESH_FRAMES):
+        track.describe(looks("B"), frame, window)
+    np.testing.assert_allclose(track.mean(), looks("B"))  # only the crops since the contest
+    before = track.mean()
+    track.contested = 5 + FRESH_FRAMES  # contested again, no crop since
+    assert not np.allclose(track.mean(), before)
+    np.testing.assert_allclose(track.mean(), (3 * looks("A") + (1 + FRESH_FRAMES) * looks("B"))
+                               / (4 + FRESH_FRAMES))  # fmt: skip
+    track.describe(looks("C"), 6 + FRESH_FRAMES, window)
+    assert track.mean()[2] > 0
