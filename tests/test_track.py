@@ -20,6 +20,7 @@ from edge.tracking.track import (
     SETTLED_WEIGHT,
     TrackChange,
     Tracker,
+    _touching,
     _Track,
     name_no_one,
 )
@@ -735,3 +736,16 @@ def test_a_tracks_mean_follows_its_crops_and_contests_though_remembered():
                                / (4 + FRESH_FRAMES))  # fmt: skip
     track.describe(looks("C"), 6 + FRESH_FRAMES, window)
     assert track.mean()[2] > 0
+
+
+def test_boxes_touch_exactly_when_their_overlap_is_positive():
+    """`_touching` picks the pairs worth an IoU: those sharing pixels, not those sharing an
+    edge or a corner, nor empty boxes."""
+    rng = np.random.default_rng(0)
+    boxes = [Box(*rng.integers(-5, 40, 2).tolist(), *rng.integers(0, 15, 2).tolist())
+             for _ in range(60)]  # fmt: skip
+    boxes += [Box(0, 0, 10, 10), Box(10, 0, 10, 10), Box(10, 10, 5, 5), Box(3, 3, 0, 8)]
+    touching = _touching(boxes[:30] + boxes[-4:], boxes[30:])
+    expected = [[a.iou(b) > 0 for b in boxes[30:]] for a in boxes[:30] + boxes[-4:]]
+    assert touching.tolist() == expected
+    assert _touching([], boxes).shape == (0, len(boxes))

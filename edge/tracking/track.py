@@ -594,11 +594,13 @@ class Tracker:
         track's: overlaps shared either way are for the look to settle (`_recognise`)."""
         tracks = [t for t in self._tracks if frame_index - t.last_seen <= FOLLOW_GAP]
         predicted = [t.predicted(frame_index) for t in tracks]
-        # The overlap first: few pairs overlap, and a box's lane is a cache lookup (hashing it).
-        overlaps = [(ti, di) for ti, track in enumerate(tracks)
-                    for di, box in enumerate(boxes)
-                    if predicted[ti].iou(box) >= self.cfg.min_iou
-                    and self._same_lane(track.box, box)]  # fmt: skip
+        # Only the pairs that share pixels can reach a positive `min_iou`: some 24 of 576 on
+        # the club session, found all at once (2 ms a frame, one IoU at a time); then the
+        # overlap, then the lane (a cache lookup, hashing the box).
+        pairs = _touching(predicted, boxes) | (self.cfg.min_iou <= 0)
+        overlaps = [(int(ti), int(di)) for ti, di in zip(*np.nonzero(pairs), strict=True)
+                    if predicted[ti].iou(boxes[di]) >= self.cfg.min_iou
+                    and self._same_lane(tracks[ti].box, boxes[di])]  # fmt: skip
         per_track = Counter(ti for ti, _ in overlaps)
         per_box = Counter(di for _, di in overlaps)
         return {di: tracks[ti] for ti, di in overlaps if per_track[ti] == per_box[di] == 1}
@@ -663,6 +665,15 @@ class Tracker:
         if self.lane_of is not None:
             return self.lane_of(a) == self.lane_of(b)
         return abs(a.center[0] - b.center[0]) <= max(a.w, b.w)
+
+
+def _touching(a: list[Box], b: list[Box]) -> np.ndarray:
+    """(len(a), len(b)) bool: whether each pair of boxes shares pixels."""
+    first = np.array([box.as_list() for box in a], int).reshape(-1, 1, 4)
+    second = np.array([box.as_list() for box in b], int).reshape(1, -1, 4)
+    start = np.maximum(first[..., :2], second[..., :2])
+    end = np.minimum(first[..., :2] + first[..., 2:], second[..., :2] + second[..., 2:])
+    return (end > start).all(axis=-1)
 
 
 def _unit_mean(track: _Track) -> np.ndarray:
