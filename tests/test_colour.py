@@ -75,6 +75,19 @@ def test_channel_medians_are_numpys_medians(n):
     np.testing.assert_array_equal(descriptor.channel_medians(pixels), expected)
 
 
+@pytest.mark.parametrize("share", [0.0, 0.01, 0.5, 1.0])
+def test_channel_medians_of_a_masked_image_are_numpys_of_its_pixels_under_the_mask(share):
+    """The water detector's median: an image's pixels where a mask (0/255) is set, NaN when
+    none; a strided view (every 3rd pixel each way) as well as a whole image."""
+    rng = np.random.default_rng(7)
+    image = rng.integers(0, 256, (61, 47, 3)).astype(np.uint8)
+    mask = np.where(rng.random((61, 47)) < share, 255, 0).astype(np.uint8)
+    for pixels, where in ((image, mask), (image[::3, ::3], mask[::3, ::3])):
+        chosen = pixels[where > 0]
+        expected = np.median(chosen, axis=0) if len(chosen) else np.full(3, np.nan)
+        np.testing.assert_array_equal(colour.channel_medians(pixels, where), expected)
+
+
 def test_descriptor_cosine_is_the_weighted_sum_of_both_cosines():
     images = _crops(12, seed=2)
     e = _unit(np.random.default_rng(3).normal(size=(12, 128))).astype(np.float32)

@@ -36,14 +36,19 @@ SV_TOL = 90  # ...and so is one further than this in saturation or value (of 256
 SIDE_MARGIN = 0.15  # share of the crop's width left out on each side: the lane ropes
 
 
-def channel_medians(pixels: np.ndarray) -> np.ndarray:
-    """`np.median(pixels.reshape(-1, 3), axis=0)` of uint8 pixels, found by counting (OpenCV's
-    histograms): ten times faster, and the median is computed three times per crop."""
+def channel_medians(pixels: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+    """`np.median(pixels.reshape(-1, 3), axis=0)` of uint8 pixels (of those where `mask` > 0,
+    when given; NaN when none), found by counting (OpenCV's histograms): ten times faster, and
+    the median is computed three times per crop and once a frame for the water."""
     flat = np.ascontiguousarray(pixels).reshape(-1, 1, 3)
-    counts = np.cumsum([cv2.calcHist([flat], [c], None, [256], [0, 256]).ravel()
+    where = None if mask is None else np.ascontiguousarray(mask, np.uint8).reshape(-1, 1)
+    counts = np.cumsum([cv2.calcHist([flat], [c], where, [256], [0, 256]).ravel()
                         for c in range(3)], axis=1)  # fmt: skip
+    n = int(counts[0, -1])
+    if not n:
+        return np.full(3, np.nan)
     # The levels of the two middle ranks (one when odd): how many levels have counted past each.
-    low, high = ((counts <= rank).sum(axis=1) for rank in ((len(flat) - 1) // 2, len(flat) // 2))
+    low, high = ((counts <= rank).sum(axis=1) for rank in ((n - 1) // 2, n // 2))
     return (low + high) / 2
 
 

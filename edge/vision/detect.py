@@ -203,11 +203,8 @@ class WaterDetector:
         """The median HSV colour (of the `where` mask's pixels, when given), or None (logged
         once) when that is not pool water."""
         step = slice(None, None, REFERENCE_STEP)
-        sample = hsv[step, step].reshape(-1, 3)
-        if where is not None:
-            sample = sample[where[step, step].reshape(-1) > 0]
         # numpy's median by counting (edge/vision/colour.py); none of an empty sample (NaN)
-        reference = channel_medians(sample) if len(sample) else np.full(3, np.nan)
+        reference = channel_medians(hsv[step, step], None if where is None else where[step, step])
         hue, saturation = reference[0], reference[1]
         no_water = not (
             self.cfg.water_hue_min <= hue <= self.cfg.water_hue_max
