@@ -20,6 +20,7 @@ from edge.tracking.track import (
     SETTLED_WEIGHT,
     TrackChange,
     Tracker,
+    _centres_in,
     _touching,
     _Track,
     name_no_one,
@@ -749,3 +750,17 @@ def test_boxes_touch_exactly_when_their_overlap_is_positive():
     expected = [[a.iou(b) > 0 for b in boxes[30:]] for a in boxes[:30] + boxes[-4:]]
     assert touching.tolist() == expected
     assert _touching([], boxes).shape == (0, len(boxes))
+
+
+def test_boxes_hold_the_centres_box_contains_says_they_hold():
+    """`separate` asks which predicted centres each detection holds all at once; the same
+    answers as `Box.contains`, half-open: a centre on a box's far edge is outside."""
+    rng = np.random.default_rng(1)
+    boxes = [Box(*rng.integers(0, 30, 2).tolist(), *rng.integers(0, 12, 2).tolist())
+             for _ in range(40)]  # fmt: skip
+    boxes += [Box(0, 0, 10, 10), Box(5, 0, 10, 10), Box(10, 5, 1, 1), Box(0, 0, 0, 0)]
+    holds = _centres_in(boxes[:20] + boxes[-4:], boxes[20:])
+    expected = [[a.contains(*b.center) for b in boxes[20:]] for a in boxes[:20] + boxes[-4:]]
+    assert holds.tolist() == expected
+    assert Box(0, 0, 10, 10).contains(*Box(5, 0, 10, 10).center) is False  # x 10: the edge
+    assert _centres_in(boxes, []).shape == (len(boxes), 0)
