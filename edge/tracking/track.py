@@ -479,10 +479,10 @@ class Tracker:
         return out
 
     def _trim(self, box: Box, holding: list[tuple[_Track, Box]], frame_index: int) -> list[Box]:
-        """`box` in two when it holds one followed track's predicted centre (`holding`: those
-        whose predicted box's centre it holds, with that box), reaches well past
-        its predicted box (`split_off`), and a track waiting in the lane (its swimmer under
-        water after a turn) can have got to that part: surfacing close behind or beside a
+        """`box` in two when it holds one followed track's predicted centre (`holding`: the
+        followed tracks whose predicted centre it holds, with their predicted boxes), reaches
+        well past its predicted box (`split_off`), and a track waiting in the lane (its swimmer
+        under water after a turn) can have got to that part: surfacing close behind or beside a
         lane-mate, the swimmer is one blob with it, and the lane-mate's track would take the
         blob and leave the swimmer untracked until they part. The part goes to the waiting
         track only if it looks more like it than like the lane-mate (`_recognise`); else it is
