@@ -676,19 +676,22 @@ class Tracker:
 def _centres_in(boxes: list[Box], others: list[Box]) -> np.ndarray:
     """(len(boxes), len(others)) bool: whether each box holds each other box's centre (as
     `Box.contains` does), all at once: some 24 x 24 a frame on the club session."""
-    box = np.array([b.as_list() for b in boxes], float).reshape(-1, 1, 4)
-    other = np.array([b.as_list() for b in others], float).reshape(1, -1, 4)
+    box, other = _array(boxes)[:, None], _array(others)[None]
     centre = other[..., :2] + other[..., 2:] / 2.0
     return ((box[..., :2] <= centre) & (centre < box[..., :2] + box[..., 2:])).all(axis=-1)
 
 
 def _touching(a: list[Box], b: list[Box]) -> np.ndarray:
     """(len(a), len(b)) bool: whether each pair of boxes shares pixels."""
-    first = np.array([box.as_list() for box in a], int).reshape(-1, 1, 4)
-    second = np.array([box.as_list() for box in b], int).reshape(1, -1, 4)
+    first, second = _array(a)[:, None], _array(b)[None]
     start = np.maximum(first[..., :2], second[..., :2])
     end = np.minimum(first[..., :2] + first[..., 2:], second[..., :2] + second[..., 2:])
     return (end > start).all(axis=-1)
+
+
+def _array(boxes: list[Box]) -> np.ndarray:
+    """(len(boxes), 4) int: x, y, w, h per row (none: an empty (0, 4))."""
+    return np.array([box.as_list() for box in boxes], int).reshape(-1, 4)
 
 
 def _unit_mean(track: _Track) -> np.ndarray:
