@@ -72,11 +72,17 @@ def swimmer_mask(hsv: np.ndarray) -> np.ndarray:
 
 def flatten_water(pixels: np.ndarray) -> np.ndarray:
     """RGB uint8 crops (n, H, W, 3) with every pixel but the swimmer's set to the crop's median
-    colour: what the CNN sees, in training and on the device."""
-    out = np.array(pixels, dtype=np.uint8, copy=True)
-    for rgb in out:
-        water = swimmer_mask(cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV))[..., None] == 0
-        np.copyto(rgb, channel_medians(rgb).astype(np.uint8), where=water)
+    colour: what the CNN sees, in training and on the device. Each crop is filled with its
+    water colour, then its swimmer's pixels are copied over it: numpy's copy of one colour
+    under a mask (`np.copyto(..., where=)`) took 0.19 of the 0.40 ms this cost a 128x80 crop,
+    one crop in five of the daemon's described crops' time besides the CNN's."""
+    pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
+    out = np.empty_like(pixels)
+    for rgb, flat in zip(pixels, out, strict=True):
+        swimmer = swimmer_mask(cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV))
+        water = channel_medians(rgb).astype(np.uint8)
+        flat.reshape(len(flat), -1)[:] = np.tile(water, flat.shape[1])  # rows of that colour
+        cv2.copyTo(rgb, swimmer, flat)
     return out
 
 
