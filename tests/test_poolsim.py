@@ -276,3 +276,17 @@ def test_a_broken_boxes_file_is_a_one_line_error(synthetic_data, tmp_path):
     with pytest.raises(DataError, match=r"boxes.json: not a boxes file") as error:
         load_crop(folder / "frame_1.jpg", 90, 140)
     assert "\n" not in str(error.value)
+
+
+def test_hard_edges_paste_the_crops_as_they_are(sequences):
+    """Blended, a crop fades into the pool towards its edges; with hard edges it is pasted as it
+    is, its own water a rectangle in the pool's. Nothing outside the crops changes."""
+    soft, truth = next(iter_pool(sequences, 1, WIDTH, HEIGHT, LANES, seed=1))
+    hard, _ = next(iter_pool(sequences, 1, WIDTH, HEIGHT, LANES, seed=1, feather=False))
+    inside = np.zeros(soft.shape[:2], bool)
+    for swimmer in truth["swimmers"]:
+        x, y, w, h = swimmer["crop_box"]
+        inside[y : y + h, x : x + w] = True
+    changed = (soft != hard).any(axis=2)
+    assert not changed[~inside].any()
+    assert changed[inside].mean() > 0.1

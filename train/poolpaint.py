@@ -107,8 +107,12 @@ def _is_swimmer_blob(stats: np.ndarray, width: int, height: int) -> bool:
 
 
 @lru_cache(maxsize=8)
-def feather_mask(width: int, height: int) -> np.ndarray:
-    """1 inside, fading linearly to 0 at the crop's edges, so its own water blends into the pool."""
+def feather_mask(width: int, height: int, soft: bool = True) -> np.ndarray:
+    """1 inside, fading linearly to 0 at the crop's edges, so its own water blends into the pool;
+    1 everywhere when not `soft`: the crop pasted as it is, its own water, lane rope and floor
+    line a hard-edged rectangle in the pool, as a composite made in a hurry has it."""
+    if not soft:
+        return np.ones((height, width), np.float32)
     xs = np.minimum(np.arange(width), np.arange(width)[::-1]) / max(1.0, FEATHER_SIDES * width)
     ys = np.minimum(np.arange(height), np.arange(height)[::-1]) / max(1.0, FEATHER_ENDS * width)
     return np.clip(np.minimum.outer(ys, xs), 0, 1).astype(np.float32)
@@ -185,8 +189,11 @@ class Glare:
         frame[:] = frame * (1 - light) + 255 * light
 
 
-def paste(frame: np.ndarray, swimmer: Swimmer, pool: Pool, t: int, spot: Spot):
-    """Blend this frame's crop into the pool; returns its truth entry or None when off-screen."""
+def paste(
+    frame: np.ndarray, swimmer: Swimmer, pool: Pool, t: int, spot: Spot, feather: bool = True
+):
+    """Blend this frame's crop into the pool (`feather_mask`); returns its truth entry or None
+    when off-screen."""
     sw, sh = pool.swimmer_width, pool.swimmer_height
     x0 = round(pool.lane_centre(swimmer.lane) + spot.offset - sw / 2)
     y0, heading = round(spot.top), spot.heading
@@ -197,7 +204,7 @@ def paste(frame: np.ndarray, swimmer: Swimmer, pool: Pool, t: int, spot: Spot):
     top, bottom = max(0, y0), min(pool.height, y0 + sh)
     if bottom <= top:
         return None
-    mask = feather_mask(sw, sh)[top - y0 : bottom - y0, :, None]
+    mask = feather_mask(sw, sh, feather)[top - y0 : bottom - y0, :, None]
     region = frame[top:bottom, x0 : x0 + sw]
     region[:] = region * (1 - mask) + crop[top - y0 : bottom - y0] * mask
     box_top, box_bottom = max(0, y0 + by), min(pool.height, y0 + by + bh)

@@ -64,12 +64,14 @@ def iter_pool(
     perspective: float = 0.0,
     submerged: int = 0,
     glare: bool = False,
+    feather: bool = True,
 ):
     """Yield (BGR uint8 frame, truth entry) pairs; `simulate_pool` writes them to disk.
     `perspective` > 0 films the pool from a pole at its near end (train/poolcamera.py);
     `submerged` > 0: after each turn a swimmer glides under water, unseen, for that many frames
     (a push-off), and is absent from the truth meanwhile; `glare` drifts a patch of sun glare
-    over the water."""
+    over the water; `feather` False pastes every crop with hard edges, its own water, rope and
+    floor line a rectangle in the pool (train/poolpaint.py)."""
     if not 0.0 <= perspective <= 0.8:
         raise TrainError(f"perspective {perspective}: use 0 (from above) to 0.8")
     if frames < 1 or lanes < 1 or max_per_lane < 1 or width < lanes * 8 or height < 32:
@@ -93,7 +95,7 @@ def iter_pool(
         draw_ropes(frame, pool)
         entries = []
         for swimmer, path in zip(swimmers, paths, strict=True):
-            if path[t] is not None and (entry := paste(frame, swimmer, pool, t, path[t])):
+            if path[t] is not None and (entry := paste(frame, swimmer, pool, t, path[t], feather)):
                 entries.append(entry)
         if sun is not None:
             sun.apply(frame, t)
@@ -132,6 +134,7 @@ def simulate_pool(
     perspective: float = 0.0,
     submerged: int = 0,
     glare: bool = False,
+    feather: bool = True,
 ) -> Path:
     """Write the pool video (codec from FOURCC_BY_SUFFIX) and its truth JSON; returns the video.
 
@@ -151,7 +154,7 @@ def simulate_pool(
     try:
         for bgr, entry in iter_pool(
             sequences, frames, width, height, lanes, seed, swimmer_height, max_per_lane,
-            enter_leave, perspective, submerged, glare,
+            enter_leave, perspective, submerged, glare, feather,
         ):  # fmt: skip
             writer.write(bgr)
             entries.append(entry)
@@ -189,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--perspective", type=float, default=0.0, help=far)
     parser.add_argument("--submerged", type=int, default=0, help="frames unseen after a turn")
     parser.add_argument("--glare", action="store_true", help="a patch of sun glare drifts by")
+    hard = "paste crops as they are, their own water, rope and floor line a hard rectangle"
+    parser.add_argument("--hard-edges", action="store_true", help=hard)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
@@ -197,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
             args.width, args.height, args.lanes, args.fps, args.seed,
             max_per_lane=args.max_per_lane, enter_leave=args.enter_leave,
             perspective=args.perspective, submerged=args.submerged, glare=args.glare,
+            feather=not args.hard_edges,
         )  # fmt: skip
     except (TrainError, OSError) as error:
         parser.exit(2, f"{parser.prog}: error: {error}\n")
