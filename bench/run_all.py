@@ -51,6 +51,8 @@ def run_benchmarks(data: Path, soak_minutes: float) -> None:
         "--out", RESULTS / "session_layout1.json")  # fmt: skip
     run(python, "bench/session.py", "--bundle", WORK / "bundle", "--data", data, "--lanes", 4,
         "--per-lane", 2, "--seconds", 60, "--out", RESULTS / "session_4x2.json")  # fmt: skip
+    run(python, "bench/session.py", "--train", "--hard-edges", "--data", data,
+        "--out", RESULTS / "session_hard.json")  # fmt: skip
     run(
         python,
         "bench/soak.py",

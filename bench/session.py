@@ -2,7 +2,8 @@
 every turn, a pole camera's perspective, 2 minutes; the daemon's detection, tracks and identity.
 
     python bench/session.py (--bundle BUNDLE | --train) [--data DIR] [--seconds S] [--glare]
-                            [--lanes N] [--per-lane K] [--every-crop] [--layout N] [--out JSON]
+                            [--lanes N] [--per-lane K] [--every-crop] [--layout N]
+                            [--hard-edges] [--out JSON]
 
 Who swims: the real crops' 7 swimmers and 17 synthetic ones (train/synth.py). Everyone is
 enrolled from the camera as README step 6 says: a 30 s start of the same scene (the real
@@ -32,7 +33,9 @@ Figures, against the simulator's truth:
 `--every-crop` describes every crop of every frame (`tracker.embed_interval` 1) instead of the
 daemon's schedule, to see what the schedule does to identity. `--layout N` (N > 0) simulates
 another draw of the same scene (who swims in which lane, their pace and turns, with other
-seeds), to see how much a figure owes to one video.
+seeds), to see how much a figure owes to one video. `--hard-edges` pastes every crop as it is
+(train/poolsim.py), its own water, lane rope and floor line a hard-edged rectangle, as a
+composite made without blending has it: the start and the session both.
 """
 
 from __future__ import annotations
@@ -88,6 +91,7 @@ class Scene:
     per_lane: int = PER_LANE
     glare: bool = False
     layout: int = 0  # another draw of the same scene: who swims in which lane, pace, turns
+    hard_edges: bool = False  # crops pasted as they are, not blended into the pool
 
     @property
     def work(self) -> Path:
@@ -119,12 +123,14 @@ def swimmers(data: Path, scene: Scene) -> tuple[dict[str, list[Path]], dict[str,
 def pool_video(sequences: dict, scene: Scene, name: str, frames: int, seed: int) -> tuple:
     """The session's video (made once: seeded) and its truth."""
     name += ("_glare" if scene.glare else "") + (f"_layout{scene.layout}" if scene.layout else "")
+    name += "_hard" if scene.hard_edges else ""
     seed += LAYOUT_SEEDS * scene.layout
     video, truth = scene.work / f"{name}.avi", scene.work / f"{name}.json"
     if not truth.is_file():
         simulate_pool(sequences, video, truth, frames, lanes=scene.lanes, fps=FPS, seed=seed,
                       max_per_lane=scene.per_lane, perspective=PERSPECTIVE,
-                      submerged=round(GLIDE_S * FPS), glare=scene.glare)  # fmt: skip
+                      submerged=round(GLIDE_S * FPS), glare=scene.glare,
+                      feather=not scene.hard_edges)  # fmt: skip
     return video, json.loads(truth.read_text())
 
 
@@ -265,7 +271,8 @@ def hold(work: Path) -> TextIO:
 def scene_flags(args: argparse.Namespace) -> str:
     """The flags that chose the scene, the bundle's kind and the schedule (not the paths), as
     the README names the run."""
-    switches = {"--train": args.train, "--every-crop": args.every_crop, "--glare": args.glare}
+    switches = {"--train": args.train, "--every-crop": args.every_crop, "--glare": args.glare,
+                "--hard-edges": args.hard_edges}  # fmt: skip
     scene = {"--lanes": (args.lanes, LANES), "--per-lane": (args.per_lane, PER_LANE),
              "--seconds": (args.seconds, SECONDS), "--layout": (args.layout, 0)}  # fmt: skip
     chosen = [flag for flag, on in switches.items() if on]
@@ -285,9 +292,10 @@ def main() -> int:
     parser.add_argument("--per-lane", type=int, default=PER_LANE, help="swimmers to a lane")
     parser.add_argument("--every-crop", action="store_true", help="describe every crop")
     parser.add_argument("--layout", type=int, default=0, help="another draw of the scene")
+    parser.add_argument("--hard-edges", action="store_true", help="crops pasted, not blended")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
-    scene = Scene(args.lanes, args.per_lane, args.glare, args.layout)
+    scene = Scene(args.lanes, args.per_lane, args.glare, args.layout, args.hard_edges)
     work = scene.work
     work.mkdir(parents=True, exist_ok=True)
     lock = hold(work)  # noqa: F841 (held until the process exits)
@@ -310,7 +318,7 @@ def main() -> int:
         "base_bundle": "trained on the session's start" if args.train else str(args.bundle),
         "scene": {"lanes": scene.lanes, "per_lane": scene.per_lane, "seconds": args.seconds,
                   "glide_s": GLIDE_S, "perspective": PERSPECTIVE, "glare": scene.glare,
-                  "layout": scene.layout,
+                  "layout": scene.layout, "hard_edges": scene.hard_edges,
                   "swimmers": len(rest), "real_swimmers": len(later_frames(args.data))},
         "every_crop_described": args.every_crop,
         "enrolled_from_camera": enrolled,

@@ -368,6 +368,9 @@ def session(data: dict) -> str:
             "(`--train`)" if trained
             else "the benchmark's bundle of the 7 real swimmers")  # fmt: skip
     glare = ", sun glare drifting over the water" if scene["glare"] else ""
+    glare += ("; every crop pasted as it is, its own water, lane rope and floor line a "
+              "hard-edged rectangle in the pool (not blended in)"
+              if scene.get("hard_edges") else "")  # fmt: skip
     drawn = (f"; another draw of this scene (layout {scene['layout']}: who swims in which lane, "
              "their pace and turns)" if scene["layout"] else "")  # fmt: skip
     synthetic = scene["swimmers"] - scene["real_swimmers"]
@@ -409,6 +412,7 @@ RENDERERS: dict[str, Callable[[dict], str]] = {
     "session_every_crop": session,
     "session_layout1": session,
     "session_4x2": session,
+    "session_hard": session,
     "collect": collect,
     "collect_7_8": collect,
 }
