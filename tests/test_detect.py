@@ -379,19 +379,3 @@ def test_a_frame_that_is_not_a_pool_gives_nothing_and_says_so_once(caplog) -> No
     swimmer(image, 80, 300)
     assert len(detector.detect(image)) == 1
     assert "water in view again" in caplog.text
-
-
-def test_a_stripe_the_width_of_a_swimmers_arm_is_not_a_swimmer() -> None:
-    """A real crop brings its own lane rope or floor line into the lane, wherever the crop lies:
-    a long dark stripe, here thick enough over a third of its length to hold a solid core. On
-    average under STRIPE_WIDTH of a swimmer's width across, it is no swimmer; a swimmer seen
-    narrow (streamlined, at three to a lane) still is."""
-    config = DetectorConfig(swimmer_width=0.2, min_area_frac=0.0002)
-    image = pool()
-    x = round(2.5 * LANE)
-    cv2.rectangle(image, (x, 200), (x + 12, 260), (90, 40, 10), -1)  # 12 px: 0.38 of a swimmer
-    cv2.rectangle(image, (x + 3, 260), (x + 9, 360), (90, 40, 10), -1)  # 6 px
-    assert WaterDetector(config).detect(image) == []
-    truth = [swimmer(image, round(4.5 * LANE), 400, scale=0.6)]
-    found = [d.box for d in WaterDetector(config).detect(image)]
-    assert match(truth, found, 0.6), found

@@ -15,11 +15,8 @@ are cleared too, a swimmer never fills one, but not where a swimmer lies across 
 Darker pixels of the water's own hue (shadows, most floor lines) count as water. A blob
 must also have a solid core (`CORE_FRAC` of the expected swimmer's width, `swimmer_width` of a
 lane): thin things such as rope remnants and spray go, while a swimmer's thin arms and legs
-stay attached to its body; and a long blob thinner on average than any swimmer
-(`STRIPE_WIDTH`), though thick enough in places to hold a core, is a stripe (a crop's own lane
-rope or floor line), not a swimmer. A blob with two large cores in long parts is two swimmers
-touching (close behind, or side by side in a lane) and is cut between them
-(`SPLIT_CORE_SHARE`). Arms
+stay attached to its body. A blob with two large cores in long parts is two swimmers touching
+(close behind, or side by side in a lane) and is cut between them (`SPLIT_CORE_SHARE`). Arms
 and legs under a film of water are nearly the water's colour, so a swimmer's box then reaches
 out to the faint blob around it, found at `FAINT_FRAC` of the tolerances (hysteresis, as an
 edge detector's two thresholds): on the club session (bench/session.py) that took recall at
@@ -35,7 +32,6 @@ few ms on one core. The water's local colour is measured in cells that scale wit
 from __future__ import annotations
 
 import logging
-import math
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -78,15 +74,6 @@ CORE_FRAC = 0.32  # a blob needs a solid square this fraction of a swimmer's wid
 # at 0.2 alone, 299 (366) and 20 (12).
 SPLIT_CORE_SHARE = 0.15
 SPLIT_PART_LENGTH = 1.75
-# A blob on average narrower than STRIPE_WIDTH of a swimmer's width (its area over its length)
-# and STRIPE_ASPECT times as long as it is across is a stripe: a crop's own lane rope or floor
-# line, wherever the crop lies, boxed as a swimmer of its own (bench/session.py --hard-edges).
-# Of the blobs that long on the club session's first minute (every 5th frame), those on a
-# swimmer were 0.40 to 0.67 of its width across (5th to 95th percentile; 1 of 1577 under 0.28)
-# and those on none 0.21 to 0.42 (11 of 41 under); with hard-edged crops 0.36 to 0.66 (20 of
-# 1714 under, mostly a crop's stripe beside its swimmer) and 0.17 to 0.36 (156 of 213 under).
-STRIPE_WIDTH = 0.28
-STRIPE_ASPECT = 4.0
 # Closing kernel (processing pixels, width x height): fills a swimmer's water-coloured holes
 # and joins body parts split along the lane (a blue suit between cap and legs). Taller, it
 # joins more than that: at 640, recall 87.2 % at 11 tall, 90.5 % at 7.
@@ -149,9 +136,8 @@ class WaterDetector:
         area = stats[:, cv2.CC_STAT_AREA] / total
         swimmers = np.flatnonzero(solid & (area >= self.cfg.min_area_frac)
                                   & (area <= self.cfg.max_area_frac))  # fmt: skip
+        swimmers = swimmers[swimmers > 0]
         swimmer = self._swimmer_px(small)
-        swimmers = [b for b in swimmers if b > 0 and not _stripe(stats, labels, b, swimmer)]
-        swimmers = np.array(swimmers, int)
         min_core, min_length = SPLIT_CORE_SHARE * swimmer**2, SPLIT_PART_LENGTH * swimmer
         parts = {}
         for blob in swimmers[core_px[swimmers] >= 2 * min_core]:
@@ -273,20 +259,6 @@ class WaterDetector:
 
     def _core_size(self, small: np.ndarray) -> int:
         return max(3, round(CORE_FRAC * self._swimmer_px(small)))
-
-
-def _stripe(stats: np.ndarray, labels: np.ndarray, blob: int, swimmer: float) -> bool:
-    """Whether blob `blob` is a stripe (STRIPE_WIDTH, STRIPE_ASPECT), measured along its own
-    axis: stripes lie along lanes that converge in perspective."""
-    x, y, w, h, area = (int(v) for v in stats[blob])
-    if area >= STRIPE_WIDTH * swimmer * math.hypot(w, h):  # too wide on average whatever its axis
-        return False
-    ys, xs = np.nonzero(labels[y : y + h, x : x + w] == blob)
-    points = np.column_stack([xs, ys]).astype(np.float64)
-    points -= points.mean(axis=0)
-    _, axes = np.linalg.eigh(points.T @ points)
-    along, across = np.ptp(points @ axes[:, 1]) + 1, np.ptp(points @ axes[:, 0]) + 1
-    return area < STRIPE_WIDTH * swimmer * along and along >= STRIPE_ASPECT * across
 
 
 def _reach_out(
