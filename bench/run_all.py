@@ -43,7 +43,7 @@ def run_benchmarks(data: Path, soak_minutes: float) -> None:
     run(python, "bench/geometry.py", "--data", data)
     run(python, "bench/pipeline.py", "--bundle", WORK / "bundle", "--data", data)
     run(python, "bench/session.py", "--bundle", WORK / "bundle", "--data", data)
-    run(python, "bench/session.py", "--train", "--data", data,
+    run(python, "bench/session.py", "--train", "--seeds", 0, 1, 2, "--data", data,
         "--out", RESULTS / "session_trained.json")  # fmt: skip
     run(python, "bench/session.py", "--train", "--every-crop", "--data", data,
         "--out", RESULTS / "session_every_crop.json")  # fmt: skip

@@ -1,20 +1,20 @@
 """A club session: 8 lanes, 3 swimmers to a lane circle swimming, a one-second glide unseen after
 every turn, a pole camera's perspective, 2 minutes; the daemon's detection, tracks and identity.
 
-    python bench/session.py (--bundle BUNDLE | --train) [--data DIR] [--seconds S] [--glare]
-                            [--lanes N] [--per-lane K] [--every-crop] [--layout N]
-                            [--hard-edges] [--out JSON]
+    python bench/session.py (--bundle BUNDLE | --train [--seeds N ...]) [--data DIR]
+                            [--seconds S] [--glare] [--lanes N] [--per-lane K] [--every-crop]
+                            [--layout N] [--hard-edges] [--out JSON]
 
 Who swims: the real crops' 7 swimmers and 17 synthetic ones (train/synth.py). Everyone is
 enrolled from the camera as README step 6 says: a 30 s start of the same scene (the real
 swimmers' earlier frames, the synthetic ones' first halves) through reid-collect, the folders
 named by the truth, reid-enroll --names on BUNDLE (a bundle of the real crops), or with
---train on a bundle trained on the start's crops of all 24 (made once). The session then shows
-the real swimmers' later frames and the synthetic ones' second halves. The videos are made once
-(seeded) and kept in bench/work/session (session_NxK for another number of lanes or swimmers
-to a lane: `--lanes 4 --per-lane 2 --seconds 60` is issue 13's first scene, 7 real swimmers and
-one synthetic); delete that folder after changing the simulator. A second run of a scene while
-one runs stops at once: they would enrol from each other's collections. The
+--train on a bundle trained on the start's crops of all 24 (made once per training seed). The
+session then shows the real swimmers' later frames and the synthetic ones' second halves. The
+videos are made once (seeded) and kept in bench/work/session (session_NxK for another number of
+lanes or swimmers to a lane: `--lanes 4 --per-lane 2 --seconds 60` is issue 13's first scene, 7
+real swimmers and one synthetic); delete that folder after changing the simulator. A second run
+of a scene while one runs stops at once: they would enrol from each other's collections. The
 daemon runs as in bench/pipeline.py (one thread, a local Mosquitto, its own stats) with the
 session's [pool] geometry, `detector.swimmer_width` 0.2 and `min_area_frac` 0.0002, and
 `tracker.rejoin_frames` 50 (twice the glide). The events go to bench/work/session/events.json.
@@ -35,7 +35,11 @@ daemon's schedule, to see what the schedule does to identity. `--layout N` (N > 
 another draw of the same scene (who swims in which lane, their pace and turns, with other
 seeds), to see how much a figure owes to one video. `--hard-edges` pastes every crop as it is
 (train/poolsim.py), its own water, lane rope and floor line a hard-edged rectangle, as a
-composite made without blending has it: the start and the session both.
+composite made without blending has it: the start and the session both. `--seeds 0 1 2`
+(with --train) trains, enrols and runs the session once per training seed: tracks and identity
+depend on the bundle a training happens to make (and TensorFlow on two threads does not repeat a
+training exactly), so a goal is judged over several. The first seed's run gives the figures, the
+others their spread (`by_seed`); detection does not depend on the bundle and is measured once.
 """
 
 from __future__ import annotations
@@ -134,10 +138,12 @@ def pool_video(sequences: dict, scene: Scene, name: str, frames: int, seed: int)
     return video, json.loads(truth.read_text())
 
 
-def trained_bundle(start: dict[str, list[Path]], work: Path) -> Path:
-    """A bundle trained (the default recipe) and converted on the session start's crops of all
-    its swimmers, as a site that retrains on its squad would have; made once, reused."""
-    bundle, crops = work / "trained" / "bundle", work / "trained" / "crops"
+def trained_bundle(start: dict[str, list[Path]], work: Path, seed: int = 0) -> Path:
+    """A bundle trained (the default recipe, this seed) and converted on the session start's
+    crops of all its swimmers, as a site that retrains on its squad would have; made once,
+    reused."""
+    folder = work / ("trained" if seed == 0 else f"trained_seed{seed}")
+    bundle, crops = folder / "bundle", folder / "crops"
     if (bundle / "manifest.json").is_file():
         return bundle
     shutil.rmtree(crops, ignore_errors=True)
@@ -145,8 +151,8 @@ def trained_bundle(start: dict[str, list[Path]], work: Path) -> Path:
         (crops / identity).mkdir(parents=True)
         for path in paths:
             (crops / identity / path.name).symlink_to(path.resolve())
-    run("reid-train", "--data", crops, "--out", work / "trained" / "run", "--no-progress")
-    run("reid-convert", work / "trained" / "run", "--data", crops, "--out", bundle)
+    run("reid-train", "--data", crops, "--out", folder / "run", "--seed", seed, "--no-progress")
+    run("reid-convert", folder / "run", "--data", crops, "--out", bundle)
     return bundle
 
 
@@ -256,6 +262,27 @@ def identity(seen: dict[int, list[TrackView]], truth: dict) -> dict:
     }
 
 
+@dataclass
+class Run:
+    """One bundle's pass over the session: enrolled from the start, then the daemon recorded."""
+
+    enrolled: dict
+    daemon: dict  # bench/pipeline.py's measure(): closing stats and the events sent
+    seen: dict[int, list[TrackView]]
+    cropped: dict[int, list[Box]]
+
+
+def session_run(base: Path, start: dict, video: Path, sections: dict, scene: Scene) -> Run:
+    """Enrol the start's swimmers into `base` from the camera, then run the daemon over the
+    session recording what its tracker shows."""
+    enrolled = enrol_from_camera(base, start, sections, scene)
+    seen: dict[int, list[TrackView]] = {}
+    cropped: dict[int, list[Box]] = {}
+    daemon = measure(scene.work / "bundle", video, scene.work, sections,
+                     lambda config: RecordingDaemon(config, seen, cropped))  # fmt: skip
+    return Run(enrolled, daemon, seen, cropped)
+
+
 def hold(work: Path) -> TextIO:
     """An exclusive lock on `work`, held while the returned file stays open, or SystemExit:
     runs of one scene share its folder (the enrolment's camera/, names.toml and bundle/), and
@@ -277,6 +304,8 @@ def scene_flags(args: argparse.Namespace) -> str:
              "--seconds": (args.seconds, SECONDS), "--layout": (args.layout, 0)}  # fmt: skip
     chosen = [flag for flag, on in switches.items() if on]
     chosen += [f"{flag} {value}" for flag, (value, default) in scene.items() if value != default]
+    if args.seeds != [0]:
+        chosen.append("--seeds " + " ".join(map(str, args.seeds)))
     return " ".join(chosen)
 
 
@@ -285,6 +314,7 @@ def main() -> int:
     base = parser.add_mutually_exclusive_group(required=True)
     base.add_argument("--bundle", type=Path, help="a bundle (of the real crops) to enrol into")
     base.add_argument("--train", action="store_true", help="train one on the session's start")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="training seeds")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--seconds", type=int, default=SECONDS)
     parser.add_argument("--glare", action="store_true", help="sun glare drifts over the water")
@@ -304,12 +334,12 @@ def main() -> int:
     pool = {"lane_lines": truth["lane_lines"], "water": truth["water"]}
     tracker = {"rejoin_frames": REJOIN, **({"embed_interval": 1} if args.every_crop else {})}
     sections = {"detector": {**DETECTOR, "lanes": scene.lanes}, "pool": pool, "tracker": tracker}
-    bundle = trained_bundle(start, work) if args.train else args.bundle
-    enrolled = enrol_from_camera(bundle, start, sections, scene)
-    seen: dict[int, list[TrackView]] = {}
-    cropped: dict[int, list[Box]] = {}
-    daemon = measure(work / "bundle", video, work, sections,
-                     lambda config: RecordingDaemon(config, seen, cropped))  # fmt: skip
+    if args.seeds != [0] and not args.train:
+        parser.error("--seeds needs --train")
+    bundles = [trained_bundle(start, work, seed) for seed in args.seeds] if args.train else [
+        args.bundle]  # fmt: skip
+    runs = [session_run(bundle, start, video, sections, scene) for bundle in bundles]
+    first, daemon = runs[0], runs[0].daemon
     (work / "events.json").write_text(json.dumps(daemon["events"]))
     results = {
         "cpu": cpu_name(),
@@ -321,16 +351,20 @@ def main() -> int:
                   "layout": scene.layout, "hard_edges": scene.hard_edges,
                   "swimmers": len(rest), "real_swimmers": len(later_frames(args.data))},
         "every_crop_described": args.every_crop,
-        "enrolled_from_camera": enrolled,
+        "enrolled_from_camera": first.enrolled,
         "detection": detection(video, truth, PoolConfig(**pool), scene.lanes),
-        "detection_cropped": box_figures(cropped, truth),
-        **identity(seen, truth),
+        "detection_cropped": box_figures(first.cropped, truth),
+        **identity(first.seen, truth),
         "tracks_announced": len({e["track_id"] for e in daemon["events"]}),
         "fps": daemon["fps"],
         "stage_ms": daemon["stage_ms"],
         "crops_per_frame": daemon.get("crops_per_frame"),
         "embedded_per_frame": daemon.get("embedded_per_frame"),
     }  # fmt: skip
+    if len(runs) > 1:
+        results["by_seed"] = [{"seed": seed, "folders": run.enrolled["folders"],
+                               **identity(run.seen, truth)}
+                              for seed, run in zip(args.seeds, runs, strict=True)]  # fmt: skip
     args.out.write_text(json.dumps(results, indent=1) + "\n")
     sys.stdout.write(json.dumps(results, indent=1) + f"\nwrote {args.out}\n")
     return 0

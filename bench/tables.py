@@ -337,6 +337,22 @@ def geometry(data: dict) -> str:
     )
 
 
+def _by_seed(runs: list[dict]) -> list[list[str]]:
+    """The identity goals' rows over bundles trained with other seeds (`--seeds`), each seed's
+    figure and the worst: one training's luck is not a figure to judge a goal by."""
+    seeds = ", ".join(str(run["seed"]) for run in runs)
+    figures = [  # key, name, goal, the worse of two, shown as
+        ("tracks_per_visit", "tracks per swimmer-visit", "<= 1.2", max, lambda v: f"{v:.2f}"),
+        ("swimmer_seconds_right", "swimmer-seconds named right", ">= 99 %", min, _pct),
+    ]
+    return [
+        [f"{name}, a bundle per training seed ({seeds})",
+         ", ".join(shown(run[key]) for run in runs)
+         + f" (worst {shown(worse(run[key] for run in runs))})", goal]
+        for key, name, goal, worse, shown in figures
+    ] if runs else []  # fmt: skip
+
+
 def session(data: dict) -> str:
     """bench/session.py: a club session, three to a lane, against the issue's goals."""
     scene, found = data["scene"], data["detection"]
@@ -362,6 +378,7 @@ def session(data: dict) -> str:
         ["reid-collect on the start: folders, crops of their folder's swimmer",
          f"{data['enrolled_from_camera']['folders']}, "
          f"{_pct(data['enrolled_from_camera']['crops_of_their_swimmer'])}", ""],
+        *_by_seed(data.get("by_seed", [])),
     ]  # fmt: skip
     trained = data["base_bundle"].startswith("trained")
     base = (f"a bundle trained on the session start's crops of all {scene['swimmers']} "
