@@ -47,7 +47,7 @@ def run_benchmarks(data: Path, soak_minutes: float) -> None:
         "--out", RESULTS / "session_trained.json")  # fmt: skip
     run(python, "bench/session.py", "--train", "--every-crop", "--data", data,
         "--out", RESULTS / "session_every_crop.json")  # fmt: skip
-    run(python, "bench/session.py", "--train", "--layout", 1, "--data", data,
+    run(python, "bench/session.py", "--train", "--layout", 1, "--seeds", 0, 1, 2, "--data", data,
         "--out", RESULTS / "session_layout1.json")  # fmt: skip
     run(python, "bench/session.py", "--bundle", WORK / "bundle", "--data", data, "--lanes", 4,
         "--per-lane", 2, "--seconds", 60, "--out", RESULTS / "session_4x2.json")  # fmt: skip

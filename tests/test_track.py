@@ -191,6 +191,23 @@ def test_lane_mates_passing_in_sight_keep_their_tracks_when_a_crop_looks_like_th
     }
 
 
+def test_lane_mates_passing_hold_their_tracks_through_the_pass_though_crops_look_crossed(
+) -> None:  # fmt: skip
+    """Where A and B pass, each crop looks like the other swimmer by a cosine of 0.05 (a
+    lookalike pair, a splash): each track stays on its swimmer in every frame, as where each
+    was heading outweighs that (MOTION_WEIGHT). At half the weight the tracks swapped swimmers
+    for the three frames of the pass."""
+    t = tracker()
+    held = []  # per frame: where track 1's box is, across the lane
+    for i in range(21):
+        crossing = 9 <= i <= 11
+        a = looks([0.68, 0.73, 0, 0]) if crossing else "A"
+        b = looks([0.73, 0.68, 0, 0]) if crossing else "B"
+        run(t, [[(at(100, 100 + 20 * i), a), (at(130, 500 - 20 * i), b)]], start=i)
+        held += [v.box.x for v in t.visible if v.track_id == 1]
+    assert held == [100] * (21 - CFG.settle_crops + 1)
+
+
 def test_a_fast_swimmer_is_followed_by_its_centroid() -> None:
     t = tracker()
     frames = [[(at(300, 50 + 90 * i), "D")] for i in range(6)]  # IoU with last box < 0.1
