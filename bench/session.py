@@ -156,20 +156,26 @@ def trained_bundle(start: dict[str, list[Path]], work: Path, seed: int = 0) -> P
     return bundle
 
 
-def enrol_from_camera(base: Path, sequences: dict, sections: dict, scene: Scene) -> dict:
-    """README step 6: reid-collect on the session's first minutes, the folders named (by the
-    truth, as a person at the contact sheet), reid-enroll --names. Returns the figures."""
-    work = scene.work
+def collect_start(base: Path, sequences: dict, sections: dict, scene: Scene) -> tuple[Path, dict]:
+    """README step 6, its first half: reid-collect on the session's first minutes, the folders
+    named (by the truth, as a person at the contact sheet). reid-collect reads only the bundle's
+    crop shape, so one collection serves every bundle of a run. Returns the folders and the
+    figures."""
     video, truth = pool_video(sequences, scene, "start", START_S * FPS, 12)
-    camera = collect_camera(video, base, work, sections=sections)
+    camera = collect_camera(video, base, scene.work, sections=sections)
     tracks = collected_tracks(read_index(camera), truth)
-    write_names(tracks, work / "names.toml")
+    write_names(tracks, scene.work / "names.toml")
+    right = sum(t.right for t in tracks) / sum(t.crops for t in tracks)
+    return camera, {"seconds": START_S, "folders": len(tracks),
+                    "crops_of_their_swimmer": round(right, 4)}  # fmt: skip
+
+
+def enrol(base: Path, camera: Path, work: Path) -> Path:
+    """README step 6, its second half: reid-enroll --names the collected folders into `base`."""
     shutil.rmtree(work / "bundle", ignore_errors=True)
     run("reid-enroll", base, "--data", camera, "--names", work / "names.toml",
         "--out", work / "bundle")  # fmt: skip
-    crops = sum(t.crops for t in tracks)
-    return {"seconds": START_S, "folders": len(tracks),
-            "crops_of_their_swimmer": round(sum(t.right for t in tracks) / crops, 4)}  # fmt: skip
+    return work / "bundle"
 
 
 def detection(video: Path, truth: dict, pool: PoolConfig, lanes: int) -> dict:
@@ -262,25 +268,23 @@ def identity(seen: dict[int, list[TrackView]], truth: dict) -> dict:
     }
 
 
-@dataclass
+@dataclass(frozen=True)
 class Run:
-    """One bundle's pass over the session: enrolled from the start, then the daemon recorded."""
+    """One bundle's pass over the session: the daemon, what its tracker showed, frame by frame."""
 
-    enrolled: dict
     daemon: dict  # bench/pipeline.py's measure(): closing stats and the events sent
     seen: dict[int, list[TrackView]]
     cropped: dict[int, list[Box]]
 
 
-def session_run(base: Path, start: dict, video: Path, sections: dict, scene: Scene) -> Run:
-    """Enrol the start's swimmers into `base` from the camera, then run the daemon over the
-    session recording what its tracker shows."""
-    enrolled = enrol_from_camera(base, start, sections, scene)
+def session_run(base: Path, camera: Path, video: Path, sections: dict, work: Path) -> Run:
+    """Enrol the collected folders into `base`, then run the daemon over the session
+    recording what its tracker shows."""
     seen: dict[int, list[TrackView]] = {}
     cropped: dict[int, list[Box]] = {}
-    daemon = measure(scene.work / "bundle", video, scene.work, sections,
+    daemon = measure(enrol(base, camera, work), video, work, sections,
                      lambda config: RecordingDaemon(config, seen, cropped))  # fmt: skip
-    return Run(enrolled, daemon, seen, cropped)
+    return Run(daemon, seen, cropped)
 
 
 def hold(work: Path) -> TextIO:
@@ -325,6 +329,8 @@ def main() -> int:
     parser.add_argument("--hard-edges", action="store_true", help="crops pasted, not blended")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
+    if args.seeds != [0] and not args.train:
+        parser.error("--seeds needs --train")
     scene = Scene(args.lanes, args.per_lane, args.glare, args.layout, args.hard_edges)
     work = scene.work
     work.mkdir(parents=True, exist_ok=True)
@@ -334,11 +340,10 @@ def main() -> int:
     pool = {"lane_lines": truth["lane_lines"], "water": truth["water"]}
     tracker = {"rejoin_frames": REJOIN, **({"embed_interval": 1} if args.every_crop else {})}
     sections = {"detector": {**DETECTOR, "lanes": scene.lanes}, "pool": pool, "tracker": tracker}
-    if args.seeds != [0] and not args.train:
-        parser.error("--seeds needs --train")
     bundles = [trained_bundle(start, work, seed) for seed in args.seeds] if args.train else [
         args.bundle]  # fmt: skip
-    runs = [session_run(bundle, start, video, sections, scene) for bundle in bundles]
+    camera, enrolled = collect_start(bundles[0], start, sections, scene)
+    runs = [session_run(bundle, camera, video, sections, work) for bundle in bundles]
     first, daemon = runs[0], runs[0].daemon
     (work / "events.json").write_text(json.dumps(daemon["events"]))
     results = {
@@ -351,7 +356,7 @@ def main() -> int:
                   "layout": scene.layout, "hard_edges": scene.hard_edges,
                   "swimmers": len(rest), "real_swimmers": len(later_frames(args.data))},
         "every_crop_described": args.every_crop,
-        "enrolled_from_camera": first.enrolled,
+        "enrolled_from_camera": enrolled,
         "detection": detection(video, truth, PoolConfig(**pool), scene.lanes),
         "detection_cropped": box_figures(first.cropped, truth),
         **identity(first.seen, truth),
@@ -362,8 +367,7 @@ def main() -> int:
         "embedded_per_frame": daemon.get("embedded_per_frame"),
     }  # fmt: skip
     if len(runs) > 1:
-        results["by_seed"] = [{"seed": seed, "folders": run.enrolled["folders"],
-                               **identity(run.seen, truth)}
+        results["by_seed"] = [{"seed": seed, **identity(run.seen, truth)}
                               for seed, run in zip(args.seeds, runs, strict=True)]  # fmt: skip
     args.out.write_text(json.dumps(results, indent=1) + "\n")
     sys.stdout.write(json.dumps(results, indent=1) + f"\nwrote {args.out}\n")
