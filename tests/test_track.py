@@ -425,6 +425,20 @@ def test_a_swimmer_back_far_away_is_rejoined_by_its_name() -> None:
     ]
 
 
+def test_a_piece_named_the_swimmer_of_a_track_just_lost_continues_that_track() -> None:
+    """A's last crops are half water (going under at a wall) and its track loses it; a moment
+    later, before that track waits, a box out of its reach (a piece of A's blob, A surfacing)
+    settles into a track whose crops name A better. The naming gives it A (one swimmer, one
+    place); it continues A's track under its id, not as a new track beside an unknown one."""
+    t = tracker(replace(CFG, max_missed=8, rejoin_frames=30), lane_width=320)
+    fading = looks([0.7, 0.0, 0.0, 0.71])  # cosine 0.7 to A: named A, but weakly
+    down = [[(at(60, 100 + 6 * i), "A" if i < 6 else fading)] for i in range(10)]
+    piece = [[(at(120, 400 + 6 * i), "A")] for i in range(10)]
+    changes = run(t, down + piece)
+    assert [(i, c.type, c.track_id, c.swimmer_id) for i, c in changes] == [(2, "new", 1, "A")]
+    assert [(v.track_id, v.swimmer_id) for v in t.visible] == [(1, "A")]
+
+
 def test_a_swimmer_back_far_away_in_a_splash_is_not_announced_as_a_stranger_first() -> None:
     """Back out of reach, A's first crops are a splash that names no one: while A's track waits
     in the lane, the new track is not announced as an unknown swimmer, and it continues A's

@@ -73,7 +73,14 @@ or more waiting tracks a box could continue, the one lost first is favoured by O
 suit.
 Failing that, a new track in its lane that is named the same swimmer takes over its id: the
 naming (one swimmer, one place) decides who that is, so a different swimmer appearing in the
-lane meanwhile starts a track of its own. Nothing is announced either way: the answer stands.
+lane meanwhile starts a track of its own. Nothing is announced: the answer stands. A track that
+lost its swimmer a moment ago and has not begun to wait is taken over the same way: a blob
+that falls in pieces at a wall or half under a lane-mate leaves the swimmer's track on a
+fading fragment while a piece settles into a track of its own, and the naming gives the
+swimmer to the piece (its crops are the swimmer's, the track's last ones mostly water). Club
+session, the same three enrolments (seeds 0, 1, 2): tracks on swimmers 31, 29, 38 -> 29, 28,
+36, named right 98.99, 98.91, 98.76 -> 99.12, 98.98, 98.91 %; layout 1: 46, 45, 46 -> 44, 45,
+45 tracks, 98.38, 98.00, 98.07 -> 98.39, 98.00, 98.12 %.
 A new track in that lane that no one can be named yet (a splash as the swimmer surfaces) is
 not announced until it is named or the wait ends.
 """
@@ -411,9 +418,11 @@ class Tracker:
         at_home = self._at_home(settled)
         namings = self.namer(np.stack([t.mean() for t in settled]), holding, away, at_home)
         self._swap_ids(settled, namings, frame_index)
+        continued = self._rejoin(settled, namings, frame_index)
         changes = []
         for track, naming in zip(settled, namings, strict=True):
-            changes.extend(self._announce(track, naming, frame_index))
+            if track not in continued:
+                changes.extend(self._announce(track, naming, frame_index))
         return changes
 
     def _swap_ids(self, tracks: list[_Track], namings: list[Naming], frame_index: int) -> None:
@@ -556,18 +565,30 @@ class Tracker:
         self._waiting = [t for t in self._waiting if t not in ending]
         return [self._end(t) for t in ending]
 
-    def _rejoin(self, track: _Track, naming: Naming) -> bool:
-        """A new track named the swimmer of a waiting track in its lane continues that track
-        (the swimmer turned under water): it takes over its id, and nothing is announced."""
-        for waiting in self._waiting:
-            same = naming.swimmer_id is not None and waiting.naming.swimmer_id == naming.swimmer_id
-            if same and self._same_lane(waiting.box, track.box):
-                self._waiting.remove(waiting)
-                track.track_id, track.naming, track.changed = (
-                    waiting.track_id, naming, waiting.changed)  # fmt: skip
+    def _rejoin(self, tracks: list[_Track], namings: list[Naming], frame_index: int) -> set[_Track]:
+        """New tracks named the swimmer of an announced track out of sight in their lane
+        continue that track: each takes over its id (nothing is announced) and the track it
+        continues is dropped. Out of sight is waiting (the swimmer turned under water) or not
+        seen this frame: a swimmer whose blob fell in pieces at a wall or half under a
+        lane-mate has its track lose it to a piece, which the naming may then give the
+        swimmer. The tracks continued are returned."""
+        out_of_sight = self._waiting + [
+            t for t in tracks if t.track_id is not None and t.last_seen < frame_index
+        ]
+        continued = set()
+        for track, naming in zip(tracks, namings, strict=True):
+            if track.track_id is not None or naming.swimmer_id is None:
+                continue
+            lost = next((t for t in out_of_sight if t.naming.swimmer_id == naming.swimmer_id
+                         and self._same_lane(t.box, track.box)), None)  # fmt: skip
+            if lost is not None:
+                track.track_id, track.naming, track.changed = lost.track_id, naming, lost.changed
+                out_of_sight.remove(lost)
+                continued.add(lost)
                 log.debug("track %d back as swimmer %s", track.track_id, naming.swimmer_id)
-                return True
-        return False
+        self._waiting = [t for t in self._waiting if t not in continued]
+        self._tracks = [t for t in self._tracks if t not in continued]
+        return continued
 
     def _awaited(self, track: _Track) -> bool:
         """Whether a track waits for its swimmer in this new track's lane. A new track that no
@@ -583,8 +604,6 @@ class Tracker:
                            track.key)  # fmt: skip
 
     def _announce(self, track: _Track, naming: Naming, frame_index: int) -> list[TrackChange]:
-        if track.track_id is None and self._rejoin(track, naming):
-            return []
         if track.track_id is None and naming.swimmer_id is None and self._awaited(track):
             return []
         before, track.naming = track.naming, naming
