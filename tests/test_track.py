@@ -439,6 +439,27 @@ def test_a_piece_named_the_swimmer_of_a_track_just_lost_continues_that_track() -
     assert [(v.track_id, v.swimmer_id) for v in t.visible] == [(1, "A")]
 
 
+def test_a_swimmer_back_far_away_continues_the_waiting_track_it_looks_most_like() -> None:
+    """A and B turned under water in one lane. B surfaces out of both tracks' reach in a
+    splash that the gallery names A (0.65, B 0.55), yet it looks like B's track (0.92, A's
+    0.65): of the tracks waiting in the lane for a swimmer it may be, it continues the one it
+    looks like, B's, under B's id. Taking A's by the gallery's word, it would be announced as
+    A while A is still under water."""
+    t = tracker(replace(CFG, rejoin_frames=30), lane_width=320)
+    b_look = looks([0.3, 0.75, 0.0, 0.59])
+    splash = looks([0.65, 0.55, 0.0, 0.52])
+    a = [(at(60, 400 + 6 * i), "A") if i < 10 else None for i in range(22)]
+    b = [(at(200, 100 + 6 * i), b_look) if i < 12 else None for i in range(22)]
+    frames = [[d for d in pair if d is not None] for pair in zip(a, b, strict=True)]
+    frames += [[(at(120, 700 + 6 * i), splash if i < 3 else b_look)] for i in range(8)]
+    changes = run(t, frames)
+    assert [(i, c.type, c.track_id, c.swimmer_id) for i, c in changes] == [
+        (2, "new", 1, "A"),
+        (2, "new", 2, "B"),
+    ]
+    assert [(v.track_id, v.swimmer_id) for v in t.visible] == [(2, "B")]
+
+
 def test_a_swimmer_back_far_away_in_a_splash_is_not_announced_as_a_stranger_first() -> None:
     """Back out of reach, A's first crops are a splash that names no one: while A's track waits
     in the lane, the new track is not announced as an unknown swimmer, and it continues A's

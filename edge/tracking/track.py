@@ -80,7 +80,12 @@ fading fragment while a piece settles into a track of its own, and the naming gi
 swimmer to the piece (its crops are the swimmer's, the track's last ones mostly water). Club
 session, the same three enrolments (seeds 0, 1, 2): tracks on swimmers 31, 29, 38 -> 29, 28,
 36, named right 98.99, 98.91, 98.76 -> 99.12, 98.98, 98.91 %; layout 1: 46, 45, 46 -> 44, 45,
-45 tracks, 98.38, 98.00, 98.07 -> 98.39, 98.00, 98.12 %.
+45 tracks, 98.38, 98.00, 98.07 -> 98.39, 98.00, 98.12 %. Where two or more such tracks are in
+the lane and the naming gives the new track one of their swimmers, it continues the one whose
+mean it is most like, with that one's answer: with seed 2, a piece of s14 surfacing in a splash
+was named lane-mate 4 by the gallery (0.61, s14 0.48), while its mean was 0.69 like s14's track
+and 0.39 like 4's; it took 4's track, and three lane-mates' tracks and names rotated. Seed 2: 36
+-> 33 tracks, 98.91 -> 98.96 %; seeds 0 and 1 and layout 1 as they were.
 A new track in that lane that no one can be named yet (a splash as the swimmer surfaces) is
 not announced until it is named or the wait ends.
 """
@@ -567,25 +572,32 @@ class Tracker:
 
     def _rejoin(self, tracks: list[_Track], namings: list[Naming], frame_index: int) -> set[_Track]:
         """New tracks named the swimmer of an announced track out of sight in their lane
-        continue that track: each takes over its id (nothing is announced) and the track it
+        continue such a track: each takes over its id (nothing is announced) and the track it
         continues is dropped. Out of sight is waiting (the swimmer turned under water) or not
         seen this frame: a swimmer whose blob fell in pieces at a wall or half under a
         lane-mate has its track lose it to a piece, which the naming may then give the
-        swimmer. The tracks continued are returned."""
+        swimmer. Of two or more such tracks in the lane, the one whose mean it is most like
+        is continued, with that track's answer: a swimmer surfacing in a splash looks more
+        like its own track a few seconds ago than like the gallery's crops of it from the
+        session's start. The tracks continued are returned (`namings` is updated)."""
         out_of_sight = self._waiting + [
             t for t in tracks if t.track_id is not None and t.last_seen < frame_index
         ]
         continued = set()
-        for track, naming in zip(tracks, namings, strict=True):
+        for i, (track, naming) in enumerate(zip(tracks, namings, strict=True)):
             if track.track_id is not None or naming.swimmer_id is None:
                 continue
-            lost = next((t for t in out_of_sight if t.naming.swimmer_id == naming.swimmer_id
-                         and self._same_lane(t.box, track.box)), None)  # fmt: skip
-            if lost is not None:
-                track.track_id, track.naming, track.changed = lost.track_id, naming, lost.changed
-                out_of_sight.remove(lost)
-                continued.add(lost)
-                log.debug("track %d back as swimmer %s", track.track_id, naming.swimmer_id)
+            here = [t for t in out_of_sight if self._same_lane(t.box, track.box)]
+            if naming.swimmer_id not in {t.naming.swimmer_id for t in here}:
+                continue
+            mean = _unit_mean(track)
+            lost = max(here, key=lambda t: float(np.dot(mean, _unit_mean(t))))
+            if lost.naming.swimmer_id != naming.swimmer_id:  # the look outweighs the gallery
+                namings[i] = naming = lost.naming
+            track.track_id, track.naming, track.changed = lost.track_id, naming, lost.changed
+            out_of_sight.remove(lost)
+            continued.add(lost)
+            log.debug("track %d back as swimmer %s", track.track_id, naming.swimmer_id)
         self._waiting = [t for t in self._waiting if t not in continued]
         self._tracks = [t for t in self._tracks if t not in continued]
         return continued
