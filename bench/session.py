@@ -63,7 +63,7 @@ sys.path.insert(0, str(REPO))
 from demo.naming import collected_tracks, read_index, visits, write_names  # noqa: E402
 from demo.run import collect_camera, earlier_frames, later_frames, run  # noqa: E402
 from demo.score import match_detections, pair_boxes  # noqa: E402
-from edge.config import Config, DetectorConfig, PoolConfig, SourceConfig  # noqa: E402
+from edge.config import Config, DetectorConfig, PoolConfig, SourceConfig, TrackerConfig  # noqa: E402
 from edge.daemon import Daemon  # noqa: E402
 from edge.sources import open_source  # noqa: E402
 from edge.tracking.track import TrackView  # noqa: E402
@@ -243,18 +243,27 @@ def identity(seen: dict[int, list[TrackView]], truth: dict) -> dict:
     that swimmer; tracks per visit counts the distinct tracks that were ever on a swimmer, and
     those on it for a second or more (a track that touched a swimmer in passing, its box
     centre on the swimmer's crop for a few frames while two blobs were one, is not a split of
-    that swimmer's visit, though it counts in the first figure)."""
+    that swimmer's visit, though it counts in the first figure). Named right is also given past
+    each visit's start-up (`start_up`), which a 2-minute session weighs as a club session's
+    hour does not."""
+    patience, unnamed = round(2 * GLIDE_S * FPS), TrackerConfig().settle_crops - 1
+    starting = start_up(truth, patience, unnamed)
     right = covered = total = 0
+    past = Counter()  # frames past the start-up: "total", "right"
     frames_on: Counter[tuple[str, int]] = Counter()
     for frame in truth["frames"]:
         views = seen.get(frame["index"], [])
         total += len(frame["swimmers"])
+        past["total"] += sum((s["identity"], frame["index"]) not in starting
+                             for s in frame["swimmers"])  # fmt: skip
         for i, swimmer in pair_boxes([v.box for v in views], frame["swimmers"]):
             track = views[i]
+            named = track.swimmer_id == swimmer["identity"]
             covered += 1
-            right += track.swimmer_id == swimmer["identity"]
+            right += named
+            past["right"] += named and (swimmer["identity"], frame["index"]) not in starting
             frames_on[swimmer["identity"], track.track_id] += 1
-    stays = visits(truth, round(2 * GLIDE_S * FPS), 1)
+    stays = visits(truth, patience, 1)
     tracks, lasting = len(frames_on), sum(n >= FPS for n in frames_on.values())
     return {
         "visits": stays,
@@ -265,7 +274,29 @@ def identity(seen: dict[int, list[TrackView]], truth: dict) -> dict:
         "swimmer_seconds_tracked": round(covered / total, 4),
         "swimmer_seconds_right": round(right / total, 4),
         "right_while_tracked": round(right / max(covered, 1), 4),
+        "start_up_frames": unnamed,
+        "right_past_start_up": round(past["right"] / max(past["total"], 1), 4),
     }
+
+
+def start_up(truth: dict, patience: int, frames: int) -> set[tuple[str, int]]:
+    """(swimmer, frame index) for the first `frames` frames of each visit (a swimmer unseen
+    for more than `patience` frames starts a new one, as demo.naming.visits counts): a
+    track is announced at its `settle_crops`-th crop, so no swimmer is named before."""
+    first: set[tuple[str, int]] = set()
+    last_seen: dict[str, int] = {}
+    shown: Counter[str] = Counter()  # frames into the current visit
+    for frame in truth["frames"]:
+        index = frame["index"]
+        for swimmer in frame["swimmers"]:
+            who = swimmer["identity"]
+            if index - last_seen.get(who, -patience - 2) > patience + 1:
+                shown[who] = 0
+            last_seen[who] = index
+            if shown[who] < frames:
+                first.add((who, index))
+            shown[who] += 1
+    return first
 
 
 @dataclass(frozen=True)
