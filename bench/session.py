@@ -249,19 +249,18 @@ def identity(seen: dict[int, list[TrackView]], truth: dict) -> dict:
     patience, unnamed = round(2 * GLIDE_S * FPS), TrackerConfig().settle_crops - 1
     starting = start_up(truth, patience, unnamed)
     right = covered = total = 0
-    past = Counter()  # frames past the start-up: "total", "right"
+    later = later_right = 0  # swimmer-frames past the start-up, and those named right
     frames_on: Counter[tuple[str, int]] = Counter()
     for frame in truth["frames"]:
         views = seen.get(frame["index"], [])
         total += len(frame["swimmers"])
-        past["total"] += sum((s["identity"], frame["index"]) not in starting
-                             for s in frame["swimmers"])  # fmt: skip
+        later += sum((s["identity"], frame["index"]) not in starting for s in frame["swimmers"])
         for i, swimmer in pair_boxes([v.box for v in views], frame["swimmers"]):
             track = views[i]
             named = track.swimmer_id == swimmer["identity"]
             covered += 1
             right += named
-            past["right"] += named and (swimmer["identity"], frame["index"]) not in starting
+            later_right += named and (swimmer["identity"], frame["index"]) not in starting
             frames_on[swimmer["identity"], track.track_id] += 1
     stays = visits(truth, patience, 1)
     tracks, lasting = len(frames_on), sum(n >= FPS for n in frames_on.values())
@@ -275,7 +274,7 @@ def identity(seen: dict[int, list[TrackView]], truth: dict) -> dict:
         "swimmer_seconds_right": round(right / total, 4),
         "right_while_tracked": round(right / max(covered, 1), 4),
         "start_up_frames": unnamed,
-        "right_past_start_up": round(past["right"] / max(past["total"], 1), 4),
+        "right_past_start_up": round(later_right / max(later, 1), 4),
     }
 
 
