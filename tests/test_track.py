@@ -208,6 +208,21 @@ def test_lane_mates_passing_hold_their_tracks_through_the_pass_though_crops_look
     assert held == [100] * (21 - CFG.settle_crops + 1)
 
 
+def test_a_track_back_from_under_water_does_not_take_a_followed_swimmers_box() -> None:
+    """A turns at a wall: its box shrinks where it was predicted (no longer followed by
+    overlap) and its crop looks more like B (0.30) than like A (0.19). B went under nearby
+    and waits, predicted 63 px from that box: by look alone B's track would take A's box.
+    B's track pays for the distance from its prediction that A's does not (MOTION_WEIGHT
+    from the other side), and A keeps its box."""
+    t = tracker(replace(CFG, rejoin_frames=30), lane_width=320)
+    a = [(at(60, 100 + 6 * i), "A") for i in range(15)]
+    b = [(at(120, 290 - 6 * i), "B") if i < 6 else None for i in range(15)]
+    run(t, [[d for d in pair if d is not None] for pair in zip(a, b, strict=True)])
+    turning = Detection(Box(70, 233, 20, 15))
+    run(t, [[(turning, looks([0.19, 0.30, 0.93, 0.0]))]], start=15)
+    assert [(v.track_id, v.swimmer_id) for v in t.visible] == [(1, "A")]
+
+
 def test_a_fast_swimmer_is_followed_by_its_centroid() -> None:
     t = tracker()
     frames = [[(at(300, 50 + 90 * i), "D")] for i in range(6)]  # IoU with last box < 0.1

@@ -34,7 +34,8 @@ contested: swimmers side by side or close behind, whose boxes overlap both predi
 recognised: the boxes left are described first, and each goes to the track in reach (its
 usual box length, plus its pace while unseen) whose mean descriptor it is most like, less
 MOTION_WEIGHT per box size a box lies farther from its prediction than the nearest one, when
-it was followed up to now. Two lane-mates who shared a blob, pass or turned at the same wall
+it was followed up to now (and a track not followed pays as much for a box that a followed
+track's prediction is nearest to). Two lane-mates who shared a blob, pass or turned at the same wall
 are as near as each other, and only their look tells them apart; two passing in sight are
 apart by where they were heading, and a single crop's look is noisy. On the club session
 (bench/session.py --train), swimmer-seconds named right went 86.3 -> 88.2 % recognising
@@ -739,15 +740,27 @@ def _unit_mean(track: _Track) -> np.ndarray:
 def _weigh_motion(candidates: list[tuple], tracks: list[_Track], frame_index: int) -> list:
     """`candidates` with MOTION_WEIGHT per box size added to the first cost of a track
     followed up to now, for each box farther from its prediction than its nearest box: no
-    cost for the box motion would choose, so the look alone weighs between tracks."""
+    cost for the box motion would choose, so the look alone weighs between tracks. And from
+    the other side: a track not followed (back from a gap or a turn) pays as much for a box
+    that a followed track's prediction is nearest to, per box size it lies farther from its
+    own than from that one's. At a turn on the club session, swimmer 2's crop was 0.19 like
+    its own track, 2 px from its prediction, and 0.32 like lane-mate 3's, waiting 224 px
+    away: 3's track took 2, and the two held each other's names for 117 frames."""
     nearest: dict[int, float] = {}
     for *_, dist, ti, _ in candidates:
         nearest[ti] = min(nearest.get(ti, math.inf), dist)
+    followed = {ti for *_, ti, _ in candidates if frame_index - tracks[ti].last_seen <= FOLLOW_GAP}
+    held: dict[int, float] = {}  # box -> distance from the followed track it is nearest for
+    for *_, dist, ti, di in candidates:
+        if ti in followed and dist == nearest[ti]:
+            held[di] = min(held.get(di, math.inf), dist)
     weighed = []
     for unlike, overlap, dist, ti, di in candidates:
         track = tracks[ti]
-        if frame_index - track.last_seen <= FOLLOW_GAP:
+        if ti in followed:
             unlike += MOTION_WEIGHT * (dist - nearest[ti]) / max(track.box.w, track.box.h)
+        elif di in held and dist > held[di]:
+            unlike += MOTION_WEIGHT * (dist - held[di]) / max(track.box.w, track.box.h)
         weighed.append((unlike, overlap, dist, ti, di))
     return weighed
 
