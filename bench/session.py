@@ -60,7 +60,7 @@ from pipeline import measure
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from demo.naming import collected_tracks, read_index, visits, write_names  # noqa: E402
+from demo.naming import collected_tracks, read_index, stays, visits, write_names  # noqa: E402
 from demo.run import collect_camera, earlier_frames, later_frames, run  # noqa: E402
 from demo.score import match_detections, pair_boxes  # noqa: E402
 from edge.config import Config, DetectorConfig, PoolConfig, SourceConfig, TrackerConfig  # noqa: E402
@@ -279,23 +279,10 @@ def identity(seen: dict[int, list[TrackView]], truth: dict) -> dict:
 
 
 def start_up(truth: dict, patience: int, frames: int) -> set[tuple[str, int]]:
-    """(swimmer, frame index) for the first `frames` frames of each visit (a swimmer unseen
-    for more than `patience` frames starts a new one, as demo.naming.visits counts): a
-    track is announced at its `settle_crops`-th crop, so no swimmer is named before."""
-    first: set[tuple[str, int]] = set()
-    last_seen: dict[str, int] = {}
-    shown: Counter[str] = Counter()  # frames into the current visit
-    for frame in truth["frames"]:
-        index = frame["index"]
-        for swimmer in frame["swimmers"]:
-            who = swimmer["identity"]
-            if index - last_seen.get(who, -patience - 2) > patience + 1:
-                shown[who] = 0
-            last_seen[who] = index
-            if shown[who] < frames:
-                first.add((who, index))
-            shown[who] += 1
-    return first
+    """(swimmer, frame index) for the first `frames` frames of each stay in view
+    (demo.naming.stays): a track is announced at its `settle_crops`-th crop, so no swimmer
+    is named before."""
+    return {(who, index) for who, seen in stays(truth, patience) for index in seen[:frames]}
 
 
 @dataclass(frozen=True)

@@ -46,20 +46,26 @@ def collected_tracks(index: dict, truth: dict) -> list[CollectedTrack]:
 
 
 def visits(truth: dict, patience: int, min_frames: int) -> int:
-    """Stays in view, over all swimmers: a swimmer unseen for more than `patience` frames and
-    seen again starts a new visit. A stay shorter than `min_frames` (the tracker's
-    `settle_crops`: a swimmer's last strokes through a wall) cannot make a track, by design,
-    and is not counted."""
+    """Stays in view, over all swimmers (`stays`). A stay shorter than `min_frames` (the
+    tracker's `settle_crops`: a swimmer's last strokes through a wall) cannot make a track, by
+    design, and is not counted."""
+    return sum(len(frames) >= min_frames for _, frames in stays(truth, patience))
+
+
+def stays(truth: dict, patience: int) -> list[tuple[str, list[int]]]:
+    """Each swimmer's stays in view, as (identity, the frame indices it is seen in): a swimmer
+    unseen for more than `patience` frames and seen again starts a new stay."""
     seen: dict[str, list[int]] = {}
     for frame in truth["frames"]:
         for swimmer in frame["swimmers"]:
             seen.setdefault(swimmer["identity"], []).append(frame["index"])
-    count = 0
-    for frames in seen.values():
+    found = []
+    for identity, frames in seen.items():
         breaks = [i + 1 for i, (a, b) in enumerate(pairwise(frames)) if b - a > patience + 1]
-        bounds = pairwise([0, *breaks, len(frames)])
-        count += sum(end - start >= min_frames for start, end in bounds)
-    return count
+        found += [
+            (identity, frames[start:end]) for start, end in pairwise([0, *breaks, len(frames)])
+        ]
+    return found
 
 
 def write_names(tracks: list[CollectedTrack], path: Path) -> Path:
