@@ -831,3 +831,18 @@ def test_boxes_hold_the_centres_box_contains_says_they_hold():
     assert holds.tolist() == expected
     assert Box(0, 0, 10, 10).contains(*Box(5, 0, 10, 10).center) is False  # x 10: the edge
     assert _centres_in(boxes, []).shape == (len(boxes), 0)
+
+
+def test_a_box_grown_at_one_end_does_not_turn_its_track_around():
+    """A swimmer heading up the lane whose box gains a faint tail for a few frames (legs coming
+    into view, a lane-mate's arm) still moves up: its top edge did. Its centre moved down by
+    half the growth, and a velocity of centres then predicted it onto a passing lane-mate."""
+    track = _Track(Box(100, 300, 30, 90), 0, key=1)
+    for frame in range(1, 10):
+        track.see(Box(100, 300 - 3 * frame, 30, 90), frame)
+    for frame in range(10, 13):
+        track.see(Box(100, 300 - 3 * frame, 30, 130), frame)  # 40 px more at the bottom
+    assert track.velocity[1] < -2
+    assert track.predicted(14).y < track.box.y
+    track.see(Box(100, 300 - 3 * 13, 30, 90), 13)  # the tail gone again
+    assert track.velocity[1] < -2
