@@ -191,35 +191,30 @@ def test_lane_mates_passing_in_sight_keep_their_tracks_when_a_crop_looks_like_th
     }
 
 
-def test_lane_mates_passing_hold_their_tracks_through_the_pass_though_crops_look_crossed(
-) -> None:  # fmt: skip
-    """Where A and B pass, each crop looks like the other swimmer by a cosine of 0.05 (a
-    lookalike pair, a splash): each track stays on its swimmer in every frame, as where each
-    was heading outweighs that (MOTION_WEIGHT). At half the weight the tracks swapped swimmers
-    for the three frames of the pass."""
+@pytest.mark.parametrize(
+    "own, other",
+    [
+        # A lookalike pair, a splash: where each was heading outweighs a cosine of 0.05
+        # (MOTION_WEIGHT); at half the weight the tracks swapped for the three frames of the pass.
+        (0.68, 0.73),
+        # A and B pass 30 px apart across the lane in boxes 40 px wide: a box a body's width to
+        # the side is as far off its way as one a body's length ahead (`_apart`). Counted in
+        # lengths alone, the 30 px sideways cost 0.06, less than this cosine of 0.11, and the
+        # tracks swapped.
+        (0.65, 0.76),
+    ],
+)
+def test_lane_mates_passing_hold_their_tracks_though_crops_look_crossed(
+    own: float, other: float
+) -> None:
+    """Where A and B pass side by side, each crop looks like the other swimmer (cosine `other`
+    against `own`): each track stays on its swimmer in every frame."""
     t = tracker()
     held = []  # per frame: where track 1's box is, across the lane
     for i in range(21):
         crossing = 9 <= i <= 11
-        a = looks([0.68, 0.73, 0, 0]) if crossing else "A"
-        b = looks([0.73, 0.68, 0, 0]) if crossing else "B"
-        run(t, [[(at(100, 100 + 20 * i), a), (at(130, 500 - 20 * i), b)]], start=i)
-        held += [v.box.x for v in t.visible if v.track_id == 1]
-    assert held == [100] * (21 - CFG.settle_crops + 1)
-
-
-def test_lane_mates_side_by_side_hold_their_tracks_though_a_crop_looks_like_the_other(
-) -> None:  # fmt: skip
-    """A and B pass 30 px apart across the lane, their boxes 40 px wide: a box a body's width
-    to the side is as far off its way as one a body's length ahead. Where they pass each crop
-    looks like the other swimmer by a cosine of 0.11; counted in lengths alone, the 30 px
-    sideways cost 0.06 and the tracks swapped swimmers."""
-    t = tracker()
-    held = []  # per frame: where track 1's box is, across the lane
-    for i in range(21):
-        crossing = 9 <= i <= 11
-        a = looks([0.65, 0.76, 0, 0]) if crossing else "A"
-        b = looks([0.76, 0.65, 0, 0]) if crossing else "B"
+        a = looks([own, other, 0, 0]) if crossing else "A"
+        b = looks([other, own, 0, 0]) if crossing else "B"
         run(t, [[(at(100, 100 + 20 * i), a), (at(130, 500 - 20 * i), b)]], start=i)
         held += [v.box.x for v in t.visible if v.track_id == 1]
     assert held == [100] * (21 - CFG.settle_crops + 1)
