@@ -793,11 +793,10 @@ def _weigh_motion(candidates: list[tuple], tracks: list[_Track], frame_index: in
             held[di] = min(held.get(di, math.inf), dist)
     weighed = []
     for unlike, overlap, dist, ti, di in candidates:
-        track = tracks[ti]
-        if ti in followed:
-            unlike += MOTION_WEIGHT * (dist - nearest[ti]) / max(track.box.w, track.box.h)
-        elif di in held and dist > held[di]:
-            unlike += MOTION_WEIGHT * (dist - held[di]) / max(track.box.w, track.box.h)
+        free = nearest[ti] if ti in followed else held.get(di, math.inf)  # no cost up to here
+        if dist > free:
+            box = tracks[ti].box
+            unlike += MOTION_WEIGHT * (dist - free) / max(box.w, box.h)
         weighed.append((unlike, overlap, dist, ti, di))
     return weighed
 
