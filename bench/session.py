@@ -60,7 +60,7 @@ from pipeline import measure
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from demo.naming import collected_tracks, read_index, stays, visits, write_names  # noqa: E402
+from demo.naming import collected_tracks, read_index, stays, write_names  # noqa: E402
 from demo.run import collect_camera, earlier_frames, later_frames, run  # noqa: E402
 from demo.score import match_detections, pair_boxes  # noqa: E402
 from edge.config import Config, DetectorConfig, PoolConfig, SourceConfig, TrackerConfig  # noqa: E402
@@ -247,7 +247,8 @@ def identity(seen: dict[int, list[TrackView]], truth: dict) -> dict:
     each visit's start-up (`start_up`), which a 2-minute session weighs as a club session's
     hour does not."""
     patience, unnamed = round(2 * GLIDE_S * FPS), TrackerConfig().settle_crops - 1
-    starting = start_up(truth, patience, unnamed)
+    stayed = stays(truth, patience)  # every stay is a visit (demo.naming.visits, min_frames 1)
+    starting = start_up(stayed, unnamed)
     right = covered = total = 0
     later = later_right = 0  # swimmer-frames past the start-up, and those named right
     frames_on: Counter[tuple[str, int]] = Counter()
@@ -262,14 +263,14 @@ def identity(seen: dict[int, list[TrackView]], truth: dict) -> dict:
             right += named
             later_right += named and (swimmer["identity"], frame["index"]) not in starting
             frames_on[swimmer["identity"], track.track_id] += 1
-    stays = visits(truth, patience, 1)
+    count = len(stayed)
     tracks, lasting = len(frames_on), sum(n >= FPS for n in frames_on.values())
     return {
-        "visits": stays,
+        "visits": count,
         "tracks_on_swimmers": tracks,
-        "tracks_per_visit": round(tracks / stays, 2),
+        "tracks_per_visit": round(tracks / count, 2),
         "tracks_on_swimmers_1s": lasting,
-        "tracks_per_visit_1s": round(lasting / stays, 2),
+        "tracks_per_visit_1s": round(lasting / count, 2),
         "swimmer_seconds_tracked": round(covered / total, 4),
         "swimmer_seconds_right": round(right / total, 4),
         "right_while_tracked": round(right / max(covered, 1), 4),
@@ -278,11 +279,11 @@ def identity(seen: dict[int, list[TrackView]], truth: dict) -> dict:
     }
 
 
-def start_up(truth: dict, patience: int, frames: int) -> set[tuple[str, int]]:
+def start_up(stayed: list[tuple[str, list[int]]], frames: int) -> set[tuple[str, int]]:
     """(swimmer, frame index) for the first `frames` frames of each stay in view
     (demo.naming.stays): a track is announced at its `settle_crops`-th crop, so no swimmer
     is named before."""
-    return {(who, index) for who, seen in stays(truth, patience) for index in seen[:frames]}
+    return {(who, index) for who, seen in stayed for index in seen[:frames]}
 
 
 @dataclass(frozen=True)
