@@ -740,6 +740,21 @@ def test_a_box_one_swimmer_long_is_not_cut_for_a_track_left_on_a_fragment() -> N
     assert [d.box for d in t.separate([Detection(blob)], FOLLOWED + 4)] == [blob]
 
 
+def test_a_box_one_swimmer_wide_is_not_cut_for_tracks_on_parts() -> None:
+    """A and B side by side, 40 px wide each, share a 70 px blob: it is cut in two 35 px
+    parts. Next frame B is under water and the blob, A and a bit, is 58 px wide: one swimmer,
+    not two of the 80 px their own boxes need (blob_cut's SEPARATE_SHARE of them). By the
+    parts' widths 56 px would do, and the two tracks would ride on halves of A from then on,
+    each cut narrowing the next."""
+    t = tracker()
+    follow_two(t, gap=-10, side_by_side=True)  # A at x 60-100, B at 90-130
+    parts = [d.box for d in t.separate([Detection(Box(60, 164, 70, 100))], FOLLOWED)]
+    assert [p.w for p in parts] == [35, 35]
+    t.update(FOLLOWED, [Detection(p) for p in parts], np.array([looks("A"), looks("B")]))
+    blob = Box(60, 168, 58, 100)
+    assert [d.box for d in t.separate([Detection(blob)], FOLLOWED + 1)] == [blob]
+
+
 def test_a_swimmer_whose_blob_fell_in_two_for_a_moment_is_not_cut() -> None:
     """A kick splits one swimmer's blob for a few frames: a second track starts, but the whole
     swimmer's box is not cut for it (nor kept in halves after)."""

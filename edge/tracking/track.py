@@ -52,14 +52,15 @@ keep to (edge/tracking/lane_homes.py).
 
 Swimmers close behind or beside each other are one blob to the water detector. Before a frame
 is matched, `separate` cuts a box that holds the predicted centres of two or more tracks seen
-apart before, and is about as long as their boxes usually are together (not their last boxes:
-one may be a fragment of its swimmer), half way between them: each track goes on with its own
-part and its own crop. A swimmer back from a turn under water often surfaces close behind or
-beside a lane-mate, whose track then takes the blob of both; so a box that reaches well past
-the one track predicted in it, where a track waiting in the lane can have got to, is cut at
-that track's edge, and the part goes to the waiting track if it looks more like it than like
-the lane-mate (else it is nobody's: a splash, an arm). On the club session (3000 frames,
-trained bundle), swimmer-seconds tracked 94.8 -> 95.9 %, distinct tracks on swimmers 82 -> 72.
+apart before, and is about as long (or as wide) as their boxes usually are together (not their
+last boxes: one may be a fragment of its swimmer, or a part an earlier cut made), half way
+between them: each track goes on with its own part and its own crop. A swimmer back from a turn
+under water often surfaces close behind or beside a lane-mate, whose track then takes the blob
+of both; so a box that reaches well past the one track predicted in it, where a track waiting
+in the lane can have got to, is cut at that track's edge, and the part goes to the waiting
+track if it looks more like it than like the lane-mate (else it is nobody's: a splash, an arm).
+On the club session (3000 frames, trained bundle), swimmer-seconds tracked 94.8 -> 95.9 %,
+distinct tracks on swimmers 82 -> 72.
 
 A swimmer turning at a wall glides under water for a second or two and comes back on the other
 side of the lane, heading the other way: no motion model predicts that. With `rejoin_frames`,
@@ -246,6 +247,7 @@ class _Track:
     changed: int = 0  # the frame its answer last changed (announced, updated)
     velocity: tuple[float, float] = (0.0, 0.0)  # px per frame (`_moved`), smoothed
     size: float = 0.0  # its boxes' length (the longer side), smoothed: see SIZE_WEIGHT
+    width: int = 0  # its last own box's width (not a part `separate` cut)
     pace: float = 0.0  # its box centre's speed, px per frame, smoothed: see PACE_WEIGHT
     apart: int = 0  # frames it was seen on a box of its own (not a part `separate` cut)
     contested: int = -1  # the frame it was last told apart from another track by look
@@ -288,10 +290,18 @@ class _Track:
         swimmer as two and cut it, and the fragment's track rode on half its lane-mate. Club
         session (3000 frames, trained bundle, one enrolment), the last box -> this: named right
         98.91 -> 99.07 %, tracks on swimmers 31 -> 29; layout 1 (the same enrolment) 97.64 ->
-        97.80 %, 50 -> 47."""
+        97.80 %, 50 -> 47. Its width is no less than its last own box's (not a part's): a part
+        is as wide as the cut made it. A waiting track took the part of a swimmer's box past
+        its track (`_trim`: the lane-mate surfacing beside it, as it seemed), and from then on
+        the two tracks' parts, together about the swimmer's width, let every next box of it be
+        cut again, the parts narrowing frame by frame. Layout 1, three trained bundles (the
+        enrolments of bench/session.py --seeds): tracks on swimmers 122 -> 119, named right
+        98.73 -> 98.74 %; the club session 82 tracks as before, 99.16 -> 99.15 %; hard edges
+        57 -> 58 tracks, 97.97 -> 98.01 %."""
         box = self.predicted(frame_index)
-        length = max(box.h, round(self.size))
-        return Box(box.x, round(box.center[1] - length / 2), box.w, length)
+        length, width = max(box.h, round(self.size)), max(box.w, self.width)
+        x, y = box.center
+        return Box(round(x - width / 2), round(y - length / 2), width, length)
 
     def see(self, box: Box, frame_index: int) -> None:
         """Continue with this frame's box; its displacement per frame since the last one seen
@@ -379,7 +389,9 @@ class Tracker:
         for box, track in zip(boxes, tracks, strict=True):
             if track is not None:
                 track.see(box, frame_index)
-                track.apart += box not in self._parts
+                if box not in self._parts:
+                    track.apart += 1
+                    track.width = box.w
         self.boxes = boxes
         self.keys = [(t or self._trimmed[b]).key for b, t in zip(boxes, tracks, strict=True)]
         self._parts, self._trimmed = set(), {}
